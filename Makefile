@@ -1,0 +1,52 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# dmp - device-mapper proxy. Entry points; the work is done by the scripts
+# they call. See README.md (users) and HACKING.md (developers).
+
+KDIR ?= /lib/modules/$(shell uname -r)/build
+KERNELS ?=
+TESTS ?=
+
+.PHONY: all modules clean check check-stress check-debug demo bench \
+	checkpatch sparse
+
+all: modules
+
+# Build dmp/dmp.ko for the running kernel's headers, or for KDIR=...
+modules:
+	@test -e $(KDIR)/Makefile || { echo "No kernel headers at KDIR=$(KDIR)." \
+		"Install them, pass KDIR=..., or use 'make check' / 'make demo'," \
+		"which build and test dmp in virtual machines." >&2; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(CURDIR)/dmp modules
+
+clean:
+	rm -rf dmp/*.o dmp/*.ko dmp/*.mod dmp/*.mod.c dmp/.*.cmd dmp/*.order \
+		dmp/Module.symvers dmp/.tmp_versions build out dist
+
+# Every test case on every supported kernel, in QEMU. KERNELS="6.1" and
+# TESTS="tests/target" narrow it.
+check:
+	KERNELS="$(KERNELS)" TESTS="$(TESTS)" scripts/testbed/check.sh
+
+# The long cases too (churn, stress).
+check-stress:
+	STRESS=1 KERNELS="$(KERNELS)" TESTS="$(TESTS)" scripts/testbed/check.sh
+
+# The whole suite on a debug kernel (KASAN, lockdep, kmemleak, ...).
+check-debug:
+	STRESS=1 KERNELS=debug TESTS="$(TESTS)" scripts/testbed/check.sh
+
+# dmp working in a throw-away VM with the stock Debian 6.1 kernel.
+demo:
+	scripts/testbed/demo.sh
+
+bench:
+	KERNELS="$(KERNELS)" bench/run.sh
+
+checkpatch:
+	scripts/checkpatch.sh
+
+sparse:
+	scripts/testbed/build.sh --sparse $(or $(KERNELS),6.1)
+
+-include packaging.mk

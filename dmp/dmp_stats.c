@@ -1,0 +1,234 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dmp - the counters: one struct dmp_dev per mapped device, shared by all
+ * dmp targets of that device in all its tables, and the all_devs aggregate.
+ *
+ * all_devs is not counted on the request path: it is the sum of the live
+ * devices plus what removed devices left behind (dmp_retired), so that a
+ * request updates one set of per-CPU counters only.
+ */
+#include <linux/hashtable.h>
+#include <linux/mutex.h>
+#include <linux/rculist.h>
+#include <linux/slab.h>
+
+#include "dmp.h"
+
+/* The registry of devices; taken in ctr and dtr only, never by sysfs. */
+static DEFINE_MUTEX(dmp_lock);
+static DEFINE_HASHTABLE(dmp_devs, 8);
+
+/* dmp_live and dmp_retired change together, under dmp_all_lock. */
+static LIST_HEAD(dmp_live);
+static DEFINE_SEQLOCK(dmp_all_lock);
+static struct dmp_counters dmp_retired;
+
+/* Removes sysfs entries outside the callers' locks, see dmp_dev_put(). */
+static struct workqueue_struct *dmp_wq;
+
+/* Objects whose release may still run code of this module. */
+static atomic_t dmp_objects = ATOMIC_INIT(0);
+static DECLARE_WAIT_QUEUE_HEAD(dmp_objects_wait);
+
+static void dmp_dev_add_to(struct dmp_dev *dev, struct dmp_counters *out)
+{
+	int cpu, i;
+
+	for_each_possible_cpu(cpu) {
+		struct dmp_counters *p = per_cpu_ptr(dev->pcpu, cpu);
+
+		for (i = 0; i < DMP_NR_COUNTERS; i++)
+			out->c[i] += READ_ONCE(p->c[i]);
+	}
+}
+
+static void dmp_dev_read_raw(struct dmp_node *node, struct dmp_counters *out)
+{
+	memset(out, 0, sizeof(*out));
+	dmp_dev_add_to(container_of(node, struct dmp_dev, node), out);
+}
+
+static void dmp_all_read_raw(struct dmp_node *node, struct dmp_counters *out)
+{
+	struct dmp_dev *dev;
+	unsigned int seq;
+
+	do {
+		seq = read_seqbegin(&dmp_all_lock);
+		*out = dmp_retired;
+		rcu_read_lock();
+		list_for_each_entry_rcu(dev, &dmp_live, list)
+			dmp_dev_add_to(dev, out);
+		rcu_read_unlock();
+	} while (read_seqretry(&dmp_all_lock, seq));
+}
+
+/* One snapshot of what @node shows: raw counters less the reset baseline. */
+void dmp_node_read(struct dmp_node *node, struct dmp_counters *out)
+{
+	struct dmp_counters base;
+	unsigned int seq;
+	int i;
+
+	/* The baseline first: the raw counters only grow after it is taken. */
+	do {
+		seq = read_seqbegin(&node->base_lock);
+		base = node->base;
+	} while (read_seqretry(&node->base_lock, seq));
+
+	node->read_raw(node, out);
+	for (i = 0; i < DMP_NR_COUNTERS; i++)
+		out->c[i] = out->c[i] > base.c[i] ? out->c[i] - base.c[i] : 0;
+}
+
+void dmp_node_reset(struct dmp_node *node)
+{
+	write_seqlock(&node->base_lock);
+	node->read_raw(node, &node->base);
+	write_sequnlock(&node->base_lock);
+}
+
+static void dmp_dev_free_rcu(struct rcu_head *rcu)
+{
+	struct dmp_dev *dev = container_of(rcu, struct dmp_dev, rcu);
+
+	free_percpu(dev->pcpu);
+	kfree(dev);
+	dmp_object_release();
+}
+
+void dmp_dev_release(struct kobject *kobj)
+{
+	struct dmp_dev *dev = container_of(kobj, struct dmp_dev, node.kobj);
+
+	/* all_devs readers may still walk over it */
+	call_rcu(&dev->rcu, dmp_dev_free_rcu);
+}
+
+static void dmp_dev_teardown(struct work_struct *work)
+{
+	dmp_sysfs_del_dev(container_of(work, struct dmp_dev, teardown));
+}
+
+static struct dmp_dev *dmp_dev_create(struct mapped_device *md, dev_t devt)
+{
+	struct dmp_dev *dev;
+	int r;
+
+	dev = kzalloc(sizeof(*dev), GFP_KERNEL);
+	if (!dev)
+		return ERR_PTR(-ENOMEM);
+	dev->pcpu = alloc_percpu(struct dmp_counters);
+	if (!dev->pcpu) {
+		kfree(dev);
+		return ERR_PTR(-ENOMEM);
+	}
+	dmp_object_hold();
+	dev->md = md;
+	dev->devt = devt;
+	dev->refs = 1;
+	dev->node.read_raw = dmp_dev_read_raw;
+	seqlock_init(&dev->node.base_lock);
+	INIT_WORK(&dev->teardown, dmp_dev_teardown);
+	strscpy(dev->kname, dm_disk(md)->disk_name, sizeof(dev->kname));
+	if (dm_copy_name_and_uuid(md, dev->link, NULL))
+		dev->link[0] = '\0';
+
+	r = dmp_sysfs_add_dev(dev);	/* on failure, it has freed @dev */
+	if (r)
+		return ERR_PTR(r);
+
+	write_seqlock(&dmp_all_lock);
+	list_add_tail_rcu(&dev->list, &dmp_live);
+	write_sequnlock(&dmp_all_lock);
+	hash_add(dmp_devs, &dev->hash, devt);
+	return dev;
+}
+
+/*
+ * Called by the constructor of each dmp target: the device's counters,
+ * created with its sysfs directory for the first target of @md.
+ */
+struct dmp_dev *dmp_dev_get(struct mapped_device *md)
+{
+	dev_t devt = disk_devt(dm_disk(md));
+	struct dmp_dev *dev;
+
+	/*
+	 * A device removed just before may still have its directory: the
+	 * new one may take the same kernel name or symlink.
+	 */
+	flush_workqueue(dmp_wq);
+
+	mutex_lock(&dmp_lock);
+	hash_for_each_possible(dmp_devs, dev, hash, devt) {
+		if (dev->devt == devt) {
+			dev->refs++;
+			goto out;
+		}
+	}
+	dev = dmp_dev_create(md, devt);
+out:
+	mutex_unlock(&dmp_lock);
+	return dev;
+}
+
+/*
+ * Called by the destructor of each dmp target. When the last one goes, no
+ * bio is in flight any more: the counters move to dmp_retired, and the
+ * sysfs directory is removed from a work item, because removing it waits for
+ * running sysfs reads, and some kernels destroy tables under locks that
+ * those reads take (the "name" file needs the device-mapper hash lock).
+ */
+void dmp_dev_put(struct dmp_dev *dev)
+{
+	mutex_lock(&dmp_lock);
+	if (--dev->refs) {
+		mutex_unlock(&dmp_lock);
+		return;
+	}
+	hash_del(&dev->hash);
+	write_seqlock(&dmp_all_lock);
+	list_del_rcu(&dev->list);
+	dmp_dev_add_to(dev, &dmp_retired);
+	write_sequnlock(&dmp_all_lock);
+	mutex_unlock(&dmp_lock);
+
+	queue_work(dmp_wq, &dev->teardown);
+}
+
+void dmp_object_hold(void)
+{
+	atomic_inc(&dmp_objects);
+}
+
+void dmp_object_release(void)
+{
+	if (atomic_dec_and_test(&dmp_objects))
+		wake_up(&dmp_objects_wait);
+}
+
+int dmp_stats_init(void)
+{
+	int r;
+
+	dmp_wq = alloc_workqueue("dmp", WQ_MEM_RECLAIM, 0);
+	if (!dmp_wq)
+		return -ENOMEM;
+	r = dmp_sysfs_init(dmp_all_read_raw);
+	if (r) {
+		destroy_workqueue(dmp_wq);
+		return r;
+	}
+	return 0;
+}
+
+void dmp_stats_exit(void)
+{
+	/* No target is left: every device is queued for teardown. */
+	destroy_workqueue(dmp_wq);
+	dmp_sysfs_exit();
+	/* Releases may be delayed (CONFIG_DEBUG_KOBJECT_RELEASE). */
+	wait_event(dmp_objects_wait, !atomic_read(&dmp_objects));
+	rcu_barrier();
+}
