@@ -17,7 +17,6 @@
 #include <linux/kobject.h>
 #include <linux/percpu.h>
 #include <linux/seqlock.h>
-#include <linux/workqueue.h>
 
 #include "dmp_compat.h"
 
@@ -58,7 +57,6 @@ struct dmp_dev {
 	unsigned int refs;		/* dmp targets using it, under dmp_lock */
 	struct hlist_node hash;		/* dmp_devs, under dmp_lock */
 	struct list_head list;		/* dmp_live, RCU */
-	struct work_struct teardown;
 	struct rcu_head rcu;
 	bool linked;			/* the symlink @link exists */
 	char kname[DISK_NAME_LEN];	/* "dm-N", the directory name */

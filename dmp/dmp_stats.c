@@ -23,9 +23,6 @@ static LIST_HEAD(dmp_live);
 static DEFINE_SEQLOCK(dmp_all_lock);
 static struct dmp_counters dmp_retired;
 
-/* Removes sysfs entries outside the callers' locks, see dmp_dev_put(). */
-static struct workqueue_struct *dmp_wq;
-
 /* Objects whose release may still run code of this module. */
 static atomic_t dmp_objects = ATOMIC_INIT(0);
 static DECLARE_WAIT_QUEUE_HEAD(dmp_objects_wait);
@@ -105,12 +102,8 @@ void dmp_dev_release(struct kobject *kobj)
 	call_rcu(&dev->rcu, dmp_dev_free_rcu);
 }
 
-static void dmp_dev_teardown(struct work_struct *work)
-{
-	dmp_sysfs_del_dev(container_of(work, struct dmp_dev, teardown));
-}
-
-static struct dmp_dev *dmp_dev_create(struct mapped_device *md, dev_t devt)
+static struct dmp_dev *dmp_dev_create(struct mapped_device *md, dev_t devt,
+				      const char *name)
 {
 	struct dmp_dev *dev;
 	int r;
@@ -129,10 +122,8 @@ static struct dmp_dev *dmp_dev_create(struct mapped_device *md, dev_t devt)
 	dev->refs = 1;
 	dev->node.read_raw = dmp_dev_read_raw;
 	seqlock_init(&dev->node.base_lock);
-	INIT_WORK(&dev->teardown, dmp_dev_teardown);
 	strscpy(dev->kname, dm_disk(md)->disk_name, sizeof(dev->kname));
-	if (dm_copy_name_and_uuid(md, dev->link, NULL))
-		dev->link[0] = '\0';
+	strscpy(dev->link, name, sizeof(dev->link));
 
 	r = dmp_sysfs_add_dev(dev);	/* on failure, it has freed @dev */
 	if (r)
@@ -152,13 +143,15 @@ static struct dmp_dev *dmp_dev_create(struct mapped_device *md, dev_t devt)
 struct dmp_dev *dmp_dev_get(struct mapped_device *md)
 {
 	dev_t devt = disk_devt(dm_disk(md));
+	char name[DM_NAME_LEN];
 	struct dmp_dev *dev;
 
 	/*
-	 * A device removed just before may still have its directory: the
-	 * new one may take the same kernel name or symlink.
+	 * Outside dmp_lock: this takes device-mapper's hash lock, under which
+	 * some kernels (5.10) destroy tables, and so call dmp_dev_put().
 	 */
-	flush_workqueue(dmp_wq);
+	if (dm_copy_name_and_uuid(md, name, NULL))
+		name[0] = '\0';
 
 	mutex_lock(&dmp_lock);
 	hash_for_each_possible(dmp_devs, dev, hash, devt) {
@@ -167,7 +160,7 @@ struct dmp_dev *dmp_dev_get(struct mapped_device *md)
 			goto out;
 		}
 	}
-	dev = dmp_dev_create(md, devt);
+	dev = dmp_dev_create(md, devt, name);
 out:
 	mutex_unlock(&dmp_lock);
 	return dev;
@@ -175,10 +168,11 @@ out:
 
 /*
  * Called by the destructor of each dmp target. When the last one goes, no
- * bio is in flight any more: the counters move to dmp_retired, and the
- * sysfs directory is removed from a work item, because removing it waits for
- * running sysfs reads, and some kernels destroy tables under locks that
- * those reads take (the "name" file needs the device-mapper hash lock).
+ * bio is in flight any more: the counters move to dmp_retired and the sysfs
+ * directory goes. Removing it waits for running sysfs reads, which take no
+ * lock that a destructor may hold (see name_show()). It is done under
+ * dmp_lock so that a new table of the same device cannot make its directory
+ * before this one is gone.
  */
 void dmp_dev_put(struct dmp_dev *dev)
 {
@@ -192,9 +186,8 @@ void dmp_dev_put(struct dmp_dev *dev)
 	list_del_rcu(&dev->list);
 	dmp_dev_add_to(dev, &dmp_retired);
 	write_sequnlock(&dmp_all_lock);
+	dmp_sysfs_del_dev(dev);
 	mutex_unlock(&dmp_lock);
-
-	queue_work(dmp_wq, &dev->teardown);
 }
 
 void dmp_object_hold(void)
@@ -210,23 +203,11 @@ void dmp_object_release(void)
 
 int dmp_stats_init(void)
 {
-	int r;
-
-	dmp_wq = alloc_workqueue("dmp", WQ_MEM_RECLAIM, 0);
-	if (!dmp_wq)
-		return -ENOMEM;
-	r = dmp_sysfs_init(dmp_all_read_raw);
-	if (r) {
-		destroy_workqueue(dmp_wq);
-		return r;
-	}
-	return 0;
+	return dmp_sysfs_init(dmp_all_read_raw);
 }
 
 void dmp_stats_exit(void)
 {
-	/* No target is left: every device is queued for teardown. */
-	destroy_workqueue(dmp_wq);
 	dmp_sysfs_exit();
 	/* Releases may be delayed (CONFIG_DEBUG_KOBJECT_RELEASE). */
 	wait_event(dmp_objects_wait, !atomic_read(&dmp_objects));

@@ -124,21 +124,34 @@ static ssize_t reset_store(struct kobject *kobj, struct kobj_attribute *ka,
 	return count;
 }
 
-/* The current device-mapper name: it changes with "dmsetup rename". */
+/*
+ * The current device-mapper name: it changes with "dmsetup rename". Reading
+ * it takes device-mapper's hash lock, under which some kernels destroy
+ * tables (5.10 removes a device's inactive table so): this read must not
+ * hold back the removal of its own directory, so it gives up the active
+ * reference that kobject_del() waits for, and holds the kobject and the
+ * mapped device instead.
+ */
 static ssize_t name_show(struct kobject *kobj, struct kobj_attribute *ka,
 			 char *buf)
 {
 	struct dmp_dev *dev = container_of(kobj, struct dmp_dev, node.kobj);
+	struct kernfs_node *kn;
 	struct mapped_device *md;
 	char name[DM_NAME_LEN];
 	ssize_t r = -ENODEV;
 
+	kobject_get(kobj);
+	kn = sysfs_break_active_protection(kobj, &ka->attr);
 	md = dm_get_md(dev->devt);	/* NULL once it is being deleted */
-	if (!md)
-		return r;
-	if (md == dev->md && !dm_copy_name_and_uuid(md, name, NULL))
-		r = sysfs_emit(buf, "%s\n", name);
-	dm_put(md);
+	if (md) {
+		if (md == dev->md && !dm_copy_name_and_uuid(md, name, NULL))
+			r = sysfs_emit(buf, "%s\n", name);
+		dm_put(md);
+	}
+	if (kn)
+		sysfs_unbreak_active_protection(kn);
+	kobject_put(kobj);
 	return r;
 }
 
@@ -282,7 +295,7 @@ void dmp_sysfs_del_dev(struct dmp_dev *dev)
 	kobject_uevent(kobj, KOBJ_REMOVE);
 	if (dev->linked)
 		sysfs_remove_link(&dmp_stat_kset->kobj, dev->link);
-	kobject_del(kobj);	/* waits for running shows and stores */
+	kobject_del(kobj);	/* waits for running shows but name_show() */
 	kobject_put(kobj);
 }
 
