@@ -1,0 +1,68 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# deps.sh: install the host packages the test bed needs, when missing
+# (Debian/Ubuntu, apt). Fast and silent when everything is there; runs
+# `apt-get update` only when an install fails without it. Needs root to
+# install anything (CI runs as root).
+#
+#   deps.sh [-v]     -v: say what is there
+
+set -euo pipefail
+
+PACKAGES=(
+	qemu-system-x86 # the guests (TCG)
+	busybox-static  # the guests' initramfs
+	fio             # I/O load in the guests (tests, demo, benchmark)
+	dmsetup         # device-mapper in the guests
+	kmod            # depmod/modprobe for the module trees
+	cpio            # the initramfs
+	python3         # tests and tools
+	e2fsprogs       # mkfs.ext4 (tests, packaging images)
+	util-linux      # losetup, blkdiscard, flock, ...
+	mmdebstrap      # the sid build chroot, packaging test systems
+	dpkg-dev        # dpkg-deb, apt-get download of kernels
+	sparse          # make sparse
+	dwarves         # pahole: BTF for 6.12+ module builds
+	xz-utils        # compressed kernels and modules
+	zstd            # compressed kernels and modules
+)
+
+verbose=
+[ "${1:-}" != -v ] || verbose=1
+
+# one dpkg-query for all: "name status" of the installed ones
+installed=$(dpkg-query -W -f='${Package} ${Status}\n' "${PACKAGES[@]}" 2>/dev/null |
+	awk '/ ok installed$/ { print $1 }') || true
+missing=()
+for p in "${PACKAGES[@]}"; do
+	if grep -qx "$p" <<<"$installed"; then
+		[ -z "$verbose" ] || echo "deps: $p: installed"
+	else
+		missing+=("$p")
+	fi
+done
+[ ${#missing[@]} -gt 0 ] || exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps: missing packages: ${missing[*]}" >&2
+	echo "deps: run as root, or: sudo apt-get install ${missing[*]}" >&2
+	exit 1
+fi
+
+echo "deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt_install() {
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/tmp/deps.$$.log 2>&1
+}
+if ! apt_install; then
+	# most likely stale or missing package lists: update once and retry
+	apt-get update -qq >/dev/null 2>&1 || true
+	if ! apt_install; then
+		cat /tmp/deps.$$.log >&2
+		rm -f /tmp/deps.$$.log
+		echo "deps: apt-get install ${missing[*]} failed" >&2
+		exit 1
+	fi
+fi
+rm -f /tmp/deps.$$.log
