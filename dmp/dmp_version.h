@@ -2,7 +2,8 @@
 /*
  * The one place that holds dmp's version. The module (MODULE_VERSION and the
  * device-mapper target version), dkms.conf, debian/changelog and dmp.spec
- * follow it; tests/host/version-check fails when they disagree.
+ * follow it; scripts/version-check.sh (make version-check) fails when they
+ * disagree.
  */
 #ifndef DMP_VERSION_H
 #define DMP_VERSION_H

@@ -1,0 +1,39 @@
+# SPDX-License-Identifier: GPL-2.0
+# packaging.mk - packaging targets, included by the top-level Makefile.
+# Outputs go to dist/, scratch to build/ (both git-ignored). See
+# README.md "Installing" (users) and scripts/packaging/ (what each target runs).
+
+.PHONY: deb rpm dkms-install dkms-uninstall version-check lint-packaging \
+	check-packaging
+
+# dist/dmp-dkms_<v>-<r>_all.deb, built by dpkg-buildpackage -us -uc -b from a
+# clean export of the tree.
+deb:
+	scripts/packaging/build-deb.sh
+
+# dist/dmp-dkms-<v>-<r>.noarch.rpm and the .src.rpm: rpmbuild -ta on a
+# `git archive` tarball (dist/dmp-<v>.tar.gz).
+rpm:
+	scripts/packaging/build-rpm.sh
+
+# DKMS from this clone, as root: source to /usr/src/dmp-<v>, dkms add, build
+# and install for KVER (default: the running kernel); also modules-load.d
+# and the udev rule under /usr/local/lib.
+dkms-install:
+	scripts/packaging/dkms.sh install
+
+dkms-uninstall:
+	scripts/packaging/dkms.sh uninstall
+
+# dmp/dmp_version.h, debian/changelog, dmp.spec and dkms.conf agree.
+version-check:
+	scripts/version-check.sh
+
+# version-check, build both packages, lintian and rpmlint without errors.
+lint-packaging:
+	scripts/packaging/lint.sh
+
+# The end-to-end test (root, ~10 min; see scripts/packaging/e2e.sh):
+# install the .deb into fresh bookworm systems and boot them in QEMU.
+check-packaging:
+	scripts/packaging/e2e.sh

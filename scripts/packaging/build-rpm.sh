@@ -1,0 +1,30 @@
+#!/bin/bash
+# build-rpm.sh - build dmp-dkms-<v>-<r>.noarch.rpm and dmp-<v>-<r>.src.rpm
+# (make rpm).
+#
+# `git archive` makes dist/dmp-<v>.tar.gz (prefix dmp-<v>/, dmp.spec at its
+# top), then `rpmbuild -ta` builds it with a private _topdir in build/rpm.XXXXXX/;
+# the packages land in dist/ (or $DIST).
+set -eu
+. "$(dirname "$0")/lib.sh"
+
+command -v rpmbuild >/dev/null || pkg_die "rpmbuild is missing (package rpm)"
+version=$(pkg_version)
+tarball=$PKG_DIST/dmp-$version.tar.gz
+pkg_archive "$tarball" "dmp-$version"
+mkdir -p "$PKG_BUILD"
+top=$(mktemp -d "$PKG_BUILD/rpm.XXXXXX") # concurrent builds never meet
+trap 'rm -rf "$top"' EXIT
+pkg_log "rpmbuild -ta $tarball"
+# Packager: from $PACKAGER or git's identity (not hard-coded in the spec)
+packager=${PACKAGER:-}
+if [ -z "$packager" ] && name=$(git -C "$PKG_TOP" config user.name) &&
+	email=$(git -C "$PKG_TOP" config user.email); then
+	packager="$name <$email>"
+fi
+rpmbuild -ta "$tarball" \
+	${packager:+--define "packager $packager"} \
+	--define "_topdir $top" \
+	--define "_rpmdir $PKG_DIST" --define "_srcrpmdir $PKG_DIST" \
+	--define '_build_name_fmt %%{NAME}-%%{VERSION}-%%{RELEASE}.%%{ARCH}.rpm'
+ls "$PKG_DIST"/dmp-dkms-"$version"-*.noarch.rpm "$PKG_DIST"/dmp-"$version"-*.src.rpm
