@@ -36,13 +36,13 @@
 
 /* REQ_OP_WRITE_SAME went away in 5.18. */
 #ifdef DMP_HAVE_WRITE_SAME
-#define dmp_op_is_write_same(op) ((op) == REQ_OP_WRITE_SAME)
+#define DMP_SLOT_WRITE_SAME DMP_SLOT(REQ_OP_WRITE_SAME)
 static inline void dmp_set_write_same_bios(struct dm_target *ti)
 {
 	ti->num_write_same_bios = 1;
 }
 #else
-#define dmp_op_is_write_same(op) false
+#define DMP_SLOT_WRITE_SAME (-1)
 static inline void dmp_set_write_same_bios(struct dm_target *ti)
 {
 }

@@ -29,13 +29,34 @@ static DECLARE_WAIT_QUEUE_HEAD(dmp_objects_wait);
 
 static void dmp_dev_add_to(struct dmp_dev *dev, struct dmp_counters *out)
 {
+	u64 *c = out->c;
 	int cpu, i;
 
 	for_each_possible_cpu(cpu) {
-		struct dmp_counters *p = per_cpu_ptr(dev->pcpu, cpu);
+		struct dmp_pcpu *p = per_cpu_ptr(dev->pcpu, cpu);
 
-		for (i = 0; i < DMP_NR_COUNTERS; i++)
-			out->c[i] += READ_ONCE(p->c[i]);
+		for (i = 0; i < DMP_SLOTS; i++) {
+			u64 reqs = READ_ONCE(p->slot[i].reqs);
+			u64 bytes = READ_ONCE(p->slot[i].bytes);
+
+			if (i == DMP_SLOT(REQ_OP_READ)) {
+				c[DMP_READS] += reqs;
+				c[DMP_READ_BYTES] += bytes;
+			} else if (i == DMP_SLOT(REQ_OP_WRITE)) {
+				c[DMP_WRITES] += reqs;
+				c[DMP_WRITE_BYTES] += bytes;
+			} else if (i == DMP_SLOT(REQ_OP_DISCARD) ||
+				   i == DMP_SLOT(REQ_OP_SECURE_ERASE)) {
+				c[DMP_DISCARDS] += reqs;
+				c[DMP_DISCARD_BYTES] += bytes;
+			} else if (i == DMP_SLOT(REQ_OP_WRITE_ZEROES) ||
+				   i == DMP_SLOT_WRITE_SAME) {
+				c[DMP_WRITE_ZEROES] += reqs;
+			} else if (i == DMP_SLOT_EMPTY) {
+				c[DMP_FLUSHES] += reqs;
+			}
+		}
+		c[DMP_ERRORS] += READ_ONCE(p->errors);
 	}
 }
 
@@ -111,7 +132,7 @@ static struct dmp_dev *dmp_dev_create(struct mapped_device *md, dev_t devt,
 	dev = kzalloc(sizeof(*dev), GFP_KERNEL);
 	if (!dev)
 		return ERR_PTR(-ENOMEM);
-	dev->pcpu = alloc_percpu(struct dmp_counters);
+	dev->pcpu = alloc_percpu(struct dmp_pcpu);
 	if (!dev->pcpu) {
 		kfree(dev);
 		return ERR_PTR(-ENOMEM);

@@ -14,7 +14,7 @@
 struct dmp_target {
 	struct dm_dev *dev;
 	sector_t start;
-	struct dmp_counters __percpu *stats;	/* == sdev->pcpu */
+	struct dmp_pcpu __percpu *stats;	/* == sdev->pcpu */
 	struct dmp_dev *sdev;
 };
 
@@ -105,7 +105,7 @@ static int dmp_end_io(struct dm_target *ti, struct bio *bio,
 	struct dmp_target *dt = ti->private;
 
 	if (unlikely(*error))
-		this_cpu_inc(dt->stats->c[DMP_ERRORS]);
+		this_cpu_inc(dt->stats->errors);
 	return DM_ENDIO_DONE;
 }
 
