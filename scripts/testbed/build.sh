@@ -4,7 +4,8 @@
 #   build.sh [--sparse] TAG [OUTDIR]
 #
 # TAG is a kernel tag of kernels.sh (5.10 6.1 6.12 sid, 7.x = sid), fetched
-# first if it is not cached, or "host": KDIR from the environment (default
+# first if it is not cached, "debug": the kernel of debug-kernel.sh (built
+# beforehand), or "host": KDIR from the environment (default
 # /lib/modules/$(uname -r)/build).
 #
 # The source (dmp/, or $SRC) is copied to OUTDIR/src and built there with
@@ -57,8 +58,8 @@ while (($#)); do
 done
 (($# == 1 || $# == 2)) || usage 2 >&2
 
-if [[ $1 == host ]]; then
-	TAG=host
+if [[ $1 == host || $1 == debug ]]; then
+	TAG=$1
 else
 	TAG=$(dmp_tag "$1") || die "unknown kernel tag: $1 (known: ${DMP_TAGS[*]} host)"
 fi
@@ -85,7 +86,9 @@ if [[ $TAG == host ]]; then
 	[[ -n $KVER ]] || KVER=$(cat "$KDIR/include/config/kernel.release" 2>/dev/null || echo unknown)
 else
 	KD=$(dmp_kernel_dir "$TAG")
-	if [[ ! -e $KD/ready ]]; then
+	if [[ $TAG == debug ]]; then
+		[[ -e $KD/ready ]] || die "the debug kernel is not built: run scripts/testbed/debug-kernel.sh"
+	elif [[ ! -e $KD/ready ]]; then
 		log "$TAG is not cached: fetching it"
 		"$(dirname "${BASH_SOURCE[0]}")/kernels.sh" fetch "$TAG"
 	fi
