@@ -169,7 +169,8 @@ fragment_lines() {
 }
 
 # The fragment must hold nothing else than settings, comments, blank lines.
-bad=$(grep -vnE '^(CONFIG_[A-Za-z0-9_]+=.+|# CONFIG_[A-Za-z0-9_]+ is not set|#.*|[[:space:]]*)$' \
+# (exactly the forms fragment_lines parses, so that none goes unverified)
+bad=$(grep -vnE '^(CONFIG_[A-Za-z0-9_]+=(".*"|[^"[:space:]]+)[[:space:]]*|# CONFIG_[A-Za-z0-9_]+ is not set[[:space:]]*|#.*|[[:space:]]*)$' \
 	"$FRAGMENT" || true)
 [[ -z $bad ]] || die "lines of $FRAGMENT that are no setting: $bad"
 
