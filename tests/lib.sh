@@ -90,17 +90,44 @@ read_stat() {
 # brd_load SIZE_MIB [COUNT]: load brd with COUNT (default 1) RAM disks of
 # SIZE_MIB MiB each, /dev/ram0... (skip if the kernel has no brd; fail if brd
 # is already loaded).
+# Where the runner keeps block drivers loaded (DMP_KEEP_DRIVERS=1: a kernel
+# with DEBUG_KOBJECT_RELEASE, on which unloading brd crashes the kernel; see
+# HACKING.md), the first brd_load of the boot loads BRD_KEEP_NR disks of
+# BRD_KEEP_MIB MiB, the most any case asks for, and brd stays: a case then
+# gets disks at least as large as it asked for (size them with blockdev
+# --getsz), holding what earlier cases wrote.
+BRD_KEEP_NR=2 BRD_KEEP_MIB=256
 brd_load() {
 	local nr=${2:-1}
+	if [ "${DMP_KEEP_DRIVERS:-0}" = 1 ]; then
+		[ "$nr" -le $BRD_KEEP_NR ] && [ "$1" -le $BRD_KEEP_MIB ] ||
+			fail "brd_load $1 $nr: more than the kept brd has (BRD_KEEP_NR, BRD_KEEP_MIB)"
+		if [ ! -d /sys/module/brd ]; then
+			modprobe brd rd_nr=$BRD_KEEP_NR rd_size=$((BRD_KEEP_MIB * 1024)) max_part=0 ||
+				skip "no brd in this kernel"
+		fi
+		[ "$(cat /sys/module/brd/parameters/rd_size)" -ge $(($1 * 1024)) ] ||
+			fail "the kept brd's disks are smaller than $1 MiB"
+		[ -b /dev/ram$((nr - 1)) ] || fail "brd loaded but /dev/ram$((nr - 1)) is missing"
+		return 0
+	fi
 	[ ! -d /sys/module/brd ] || fail "brd is already loaded"
 	modprobe brd rd_nr="$nr" rd_size=$(($1 * 1024)) max_part=0 ||
 		skip "no brd in this kernel"
 	[ -b /dev/ram$((nr - 1)) ] || fail "brd loaded but /dev/ram$((nr - 1)) is missing"
 }
 
-# brd_unload: unload brd (its devices must be unused).
+# brd_unload: unload brd (its devices must be unused); where the runner keeps
+# block drivers loaded, only check that nothing holds them.
 brd_unload() {
+	local h
 	[ -d /sys/module/brd ] || return 0
+	if [ "${DMP_KEEP_DRIVERS:-0}" = 1 ]; then
+		for h in /sys/block/ram*/holders/*; do
+			[ ! -e "$h" ] || fail "brd disk still held: $h"
+		done
+		return 0
+	fi
 	rmmod brd || fail "cannot unload brd"
 }
 
@@ -145,7 +172,7 @@ dm_remove_all() {
 		dmsetup remove_all >/dev/null 2>&1 || dmsetup remove_all --force >/dev/null 2>&1 || sleep 1
 	done
 	losetup -a 2>/dev/null | grep -q "$TMPDIR" && losetup -D 2>/dev/null
-	[ ! -d /sys/module/brd ] || rmmod brd 2>/dev/null || true
+	[ "${DMP_KEEP_DRIVERS:-0}" = 1 ] || [ ! -d /sys/module/brd ] || rmmod brd 2>/dev/null || true
 	[ ! -d /sys/module/dmp ] || rmmod dmp 2>/dev/null || true
 	return 0
 }

@@ -44,6 +44,10 @@ RETRIES=${RETRIES:-3}
 log() { echo "check: $*" >&2; }
 
 header() { # header NAME FILE
+	if [ "$2" = kmemleak ]; then # not a file: the runner's scan after the cases
+		[ "$1" != DESC ] || echo "kmemleak: no memory leaked during the cases (guest-run.sh)"
+		return
+	fi
 	sed -n "1,30s/^# $1:[[:space:]]*//p" "$2" | head -n 1
 }
 
@@ -80,7 +84,11 @@ for k in $KERNELS; do
 	[[ " ${tags[*]} " == *" $t "* ]] || tags+=("$t")
 done
 
-case_id() { local d=${1%/*}; echo "${d##*/}-${1##*/}"; }
+case_id() {
+	[[ $1 == */* ]] || { echo "$1"; return; } # kmemleak
+	local d=${1%/*}
+	echo "${d##*/}-${1##*/}"
+}
 
 # --- one kernel ---------------------------------------------------------------
 # check_kernel TAG: fetch, build, boot (again after a crash); writes
@@ -149,6 +157,10 @@ check_kernel() {
 				left+=("$c")
 			fi
 		done
+		# the kmemleak scan after the cases, on a kernel with kmemleak
+		if [ -f "$bdir/kmemleak.result" ]; then
+			echo "kmemleak $(cat "$bdir/kmemleak.result") $(cat "$bdir/kmemleak.secs" 2>/dev/null || echo 0) ${bdir#"$dir"}" >>"$dir/results"
+		fi
 		# left[0] is the placeholder for the case that took the guest down
 		todo=()
 		for c in "${left[@]}"; do [ -z "$c" ] || todo+=("$c"); done

@@ -103,6 +103,22 @@ moddir=$modroot/lib/modules/$kver
 [ -d "$moddir" ] || die "no module tree $moddir"
 [ -n "$cmd" ] || [ ${#cases[@]} -gt 0 ] || die "nothing to run: give test cases or --cmd (see --help)"
 
+# What the kernel's configuration asks of the runner (the debug kernel of
+# debug-kernel.sh): KASAN makes everything several times slower, so the case
+# timeouts are multiplied by tmo_scale; DEBUG_KOBJECT_RELEASE makes unloading
+# a block driver crash the stock kernel (debug.config), so the guest keeps
+# them loaded (keep_drivers, see HACKING.md).
+kconfig=
+for f in "${kdir:-/nonexistent}/config" "$modroot/boot/config-$kver" "$moddir/build/.config"; do
+	[ -f "$f" ] && { kconfig=$f; break; }
+done
+tmo_scale=1 keep_drivers=0 kmemleak=0
+if [ -n "$kconfig" ]; then
+	! grep -qx 'CONFIG_DEBUG_KMEMLEAK=y' "$kconfig" || kmemleak=1
+	! grep -qx 'CONFIG_KASAN=y' "$kconfig" || tmo_scale=5
+	! grep -qx 'CONFIG_DEBUG_KOBJECT_RELEASE=y' "$kconfig" || keep_drivers=1
+fi
+
 # The guest mounts tmpfs over these, so host paths under them are invisible.
 hidden_in_guest() { case "$1" in /tmp/* | /run/* | /var/tmp/*) return 0 ;; esac; return 1; }
 hidden_in_guest "$SRCDIR/" && die "the source tree $SRCDIR is under /tmp, /run or /var/tmp, which the guest cannot see"
@@ -228,14 +244,17 @@ if [ -z "$timeout" ]; then
 	timeout=90
 	for c in "${cases[@]}"; do
 		t=$(sed -n '1,30s/^# TIMEOUT:[[:space:]]*//p' "$c" | head -n 1)
-		timeout=$((timeout + ${t:-120} + 15))
+		timeout=$((timeout + ${t:-120} * tmo_scale + 15))
 	done
 	[ -z "$cmd" ] || timeout=$((timeout + ${cmd_timeout:-3510}))
+	# kmemleak's baseline and its scan after the cases (guest-run.sh)
+	[ "$kmemleak" = 0 ] || timeout=$((timeout + 900))
 fi
 
 # --- boot -----------------------------------------------------------------
 kargs="console=ttyS0 panic=-1 printk.devkmsg=on log_buf_len=8M"
 kargs+=" random.trust_cpu=on mitigations=off testbed.src=$SRCDIR testbed.out=$out"
+kargs+=" testbed.tmo_scale=$tmo_scale testbed.keep_drivers=$keep_drivers"
 [ ${#append[@]} -eq 0 ] || kargs+=" ${append[*]}"
 share=security_model=none,multidevs=remap
 qemu=(qemu-system-x86_64 -machine pc,accel=tcg -cpu max -smp "$cpus" -m "$mem"
