@@ -9,8 +9,9 @@
 # ran.
 #
 # Environment:
-#   KERNELS  kernel tags (default "5.10 6.1 6.12 sid"; 7.x = sid; "debug" is
-#            the debug kernel of debug-kernel.sh)
+#   KERNELS  kernel tags (default "5.10 6.1 6.12 sid", plus "debug" when the
+#            debug kernel of debug-kernel.sh is cached and current, unless
+#            DMP_CHECK_DEBUG=0; 7.x = sid)
 #   TESTS    case files and/or area directories (default: tests/*/); from
 #            directories only quick cases, those without "# QUICK: no",
 #            unless STRESS=1; a file named explicitly always runs
@@ -38,7 +39,13 @@ STRESS=${STRESS:-0}
 CPUS=${CPUS:-2}
 JOBS=${JOBS:-1}
 RETRIES=${RETRIES:-3}
-[ -n "$KERNELS" ] || KERNELS="${DMP_TAGS[*]}"
+if [ -z "$KERNELS" ]; then
+	KERNELS="${DMP_TAGS[*]}"
+	# the debug kernel too, when it is cached and current (HACKING.md)
+	if [ "${DMP_CHECK_DEBUG:-1}" != 0 ] && "$TB/debug-kernel.sh" --check >/dev/null 2>&1; then
+		KERNELS+=" debug"
+	fi
+fi
 [ -n "$TESTS" ] || TESTS=tests
 
 log() { echo "check: $*" >&2; }
