@@ -14,10 +14,11 @@
 #   multi     the same devices with numjobs=$NCPUS, iodepth 32, randread and
 #             randwrite, BENCH_MULTI_ROUNDS (default 9) rotating rounds of
 #             BENCH_MULTI_RUNTIME (default 1s). Meant for 2 vCPUs, no icount.
-#   sysfs     fio randread iodepth 1 on the null_blk dmp (and, as a control,
-#             linear) device, with and without a reader that cats every file
-#             of the device's stat directory and of all_devs, then sleeps
-#             BENCH_SYSFS_PERIOD (default 1) seconds, in a loop.
+#   sysfs     fio randread iodepth 1 (BENCH_SYSFS_RUNTIME, default 5s) on
+#             the null_blk dmp (and, as a control, linear) device, with and
+#             without a reader that reads every file of the device's stat
+#             directory and of all_devs (with cat, or with bash builtins),
+#             then waits BENCH_SYSFS_PERIOD (default 1) seconds, in a loop.
 #   create    create 1000 (BENCH_NDEVS) linear / dmp devices over null_blk in
 #             batches of 100 with "dmsetup create --concise", then remove them
 #             in batches of 100; order linear, dmp, dmp, linear.
@@ -211,24 +212,31 @@ mode_multi() {
 }
 
 # The sysfs reader: every readable file of the device's directory and of
-# all_devs, with cat, then a pause; it counts its passes in $WORK/passes.
+# all_devs, then a pause; it counts its passes in $WORK/passes. "cat" starts
+# a process per file (what a shell script does); "builtin" reads the same
+# files with bash's read builtin, and pauses with read -t on a FIFO nobody
+# writes instead of starting sleep(1), so that a pass starts no process at
+# all and what it costs is the system calls and dmp's show functions.
 sysfs_reader() { # sysfs_reader HOW PERIOD FILES...
 	local how=$1 period=$2; shift 2
-	local n=0 f l
+	local n=0 f l fd
+	rm -f "$WORK/never"
+	mkfifo "$WORK/never"
+	exec {fd}<>"$WORK/never"
 	while :; do
 		if [ "$how" = cat ]; then
 			for f in "$@"; do cat "$f" >/dev/null; done
-		else # the same reads without a process per file
+		else
 			for f in "$@"; do while read -r l; do :; done <"$f"; done
 		fi
 		n=$((n + 1))
 		echo $n >"$WORK/passes"
-		sleep "$period"
+		read -r -t "$period" -u "$fd" l
 	done
 }
 
 mode_sysfs() {
-	local period=${BENCH_SYSFS_PERIOD:-1} rt=${BENCH_SYSFS_RUNTIME:-2s}
+	local period=${BENCH_SYSFS_PERIOD:-1} rt=${BENCH_SYSFS_RUNTIME:-5s}
 	local kname dir files=() f r k reader pid p0 p1 jf
 	local readers=${BENCH_SYSFS_READERS:-cat builtin} rounds=${BENCH_SYSFS_ROUNDS:-1}
 	kname=$(basename "$(readlink -f /dev/mapper/nb_dmp)")
