@@ -174,7 +174,7 @@ run_one() {
 		export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 		export LANG=C.UTF-8 LC_ALL=C.UTF-8 TERM=dumb HOME="$tmp" TMPDIR="$tmp" \
 			KVER="$KVER" SRCDIR="$SRCDIR" NCPUS="$NCPUS" DM_DISABLE_UDEV=1 \
-			DMP_KEEP_DRIVERS="$KEEP_DRIVERS"
+			DMP_KEEP_DRIVERS="$KEEP_DRIVERS" DMP_TMO_SCALE="$TMO_SCALE"
 		cd "$SRCDIR" || exit 126
 		if [ -n "$tmo" ]; then
 			exec timeout -k 10 "$tmo" "$@"
