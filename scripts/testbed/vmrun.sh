@@ -255,6 +255,10 @@ fi
 kargs="console=ttyS0 panic=-1 printk.devkmsg=on log_buf_len=8M"
 kargs+=" random.trust_cpu=on mitigations=off testbed.src=$SRCDIR testbed.out=$out"
 kargs+=" testbed.tmo_scale=$tmo_scale testbed.keep_drivers=$keep_drivers"
+# DEBUG_KOBJECT_RELEASE logs every kobject release at KERN_INFO (some 20 lines
+# per dm device): not on the serial console, which is slow under TCG (the
+# kernel log keeps them; the runner scans dmesg, not the console).
+[ "$keep_drivers" = 0 ] || kargs+=" loglevel=5"
 [ ${#append[@]} -eq 0 ] || kargs+=" ${append[*]}"
 share=security_model=none,multidevs=remap
 qemu=(qemu-system-x86_64 -machine pc,accel=tcg -cpu max -smp "$cpus" -m "$mem"
