@@ -95,10 +95,10 @@ read_stat() {
 # HACKING.md), the first brd_load of the boot loads BRD_KEEP_NR disks of
 # BRD_KEEP_MIB MiB, the most any case asks for, and brd stays: a case then
 # gets disks at least as large as it asked for (size them with blockdev
-# --getsz), holding what earlier cases wrote.
+# --getsz), their first SIZE_MIB MiB zeroed like a fresh brd's.
 BRD_KEEP_NR=2 BRD_KEEP_MIB=256
 brd_load() {
-	local nr=${2:-1}
+	local nr=${2:-1} i
 	if [ "${DMP_KEEP_DRIVERS:-0}" = 1 ]; then
 		[ "$nr" -le $BRD_KEEP_NR ] && [ "$1" -le $BRD_KEEP_MIB ] ||
 			fail "brd_load $1 $nr: more than the kept brd has (BRD_KEEP_NR, BRD_KEEP_MIB)"
@@ -109,6 +109,11 @@ brd_load() {
 		[ "$(cat /sys/module/brd/parameters/rd_size)" -ge $(($1 * 1024)) ] ||
 			fail "the kept brd's disks are smaller than $1 MiB"
 		[ -b /dev/ram$((nr - 1)) ] || fail "brd loaded but /dev/ram$((nr - 1)) is missing"
+		# what earlier cases wrote must not show (testbed/006 checks zeros)
+		for ((i = 0; i < nr; i++)); do
+			dd if=/dev/zero of=/dev/ram$i bs=1M count="$1" oflag=direct status=none ||
+				fail "cannot zero /dev/ram$i"
+		done
 		return 0
 	fi
 	[ ! -d /sys/module/brd ] || fail "brd is already loaded"
