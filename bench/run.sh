@@ -33,13 +33,11 @@ read -ra tags <<<"${KERNELS:-${DMP_TAGS[*]}}"
 [ ${#tags[@]} -gt 0 ] || tags=("${DMP_TAGS[@]}")
 read -ra modes <<<"${BENCH_MODES:-icount sysfs create multi}"
 OUT=${BENCH_OUT:-$DMP_CACHE/bench/$(date +%Y%m%d-%H%M%S)}
-mkdir -p "$OUT"
-OUT=$(cd "$OUT" && pwd)
-case "$OUT/" in
-"$TOP"/* | /tmp/* | /run/* | /var/tmp/*)
-	echo "bench: BENCH_OUT=$OUT is not writable from the guest (inside the tree or on a guest tmpfs)" >&2
-	exit 2 ;;
-esac
+want=$OUT
+OUT=$(dmp_guest_out_dir "$want") || {
+	echo "bench: BENCH_OUT=$want is not writable from the guest (inside the tree or on a guest tmpfs)" >&2
+	exit 2
+}
 
 icount_modes=() multi=
 for m in "${modes[@]}"; do

@@ -25,13 +25,11 @@ TB=$TOP/scripts/testbed
 tags=("$@")
 [ ${#tags[@]} -gt 0 ] || tags=("${DMP_TAGS[@]}")
 OUT=${BENCH_OUT:-$DMP_CACHE/bench/variants-$(date +%Y%m%d-%H%M%S)}
-mkdir -p "$OUT"
-OUT=$(cd "$OUT" && pwd)
-case "$OUT/" in
-"$TOP"/* | /tmp/* | /run/* | /var/tmp/*)
-	echo "variants: BENCH_OUT=$OUT is not writable from the guest" >&2
-	exit 2 ;;
-esac
+want=$OUT
+OUT=$(dmp_guest_out_dir "$want") || {
+	echo "variants: BENCH_OUT=$want is not writable from the guest (inside the tree or on a guest tmpfs)" >&2
+	exit 2
+}
 
 # The sources of the variants, made from dmp/ by removing lines; each edit
 # must apply exactly once, or the variant would silently be dmp itself.

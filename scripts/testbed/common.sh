@@ -28,6 +28,19 @@ dmp_kernel_dir() {
 	printf '%s\n' "$DMP_CACHE/kernels/$1"
 }
 
+# dmp_guest_out_dir DIR: create DIR and print its absolute path; fail when a
+# guest of vmrun.sh could not write there (inside the source tree, which the
+# guest sees read-only, or under /tmp, /run, /var/tmp, tmpfs in the guest).
+dmp_guest_out_dir() {
+	local d
+	mkdir -p "$1" && d=$(cd "$1" && pwd) || return 1
+	case "$d/" in
+	"$DMP_TOP"/* | /tmp/* | /run/* | /var/tmp/*) return 1 ;;
+	esac
+	printf '%s
+' "$d"
+}
+
 # The chroot in which sid modules are built (their headers need a newer
 # compiler and glibc than the host has).
 DMP_SID_CHROOT=$DMP_CACHE/sid-chroot
