@@ -131,7 +131,7 @@ after_case() {
 	fi
 	for m in brd null_blk scsi_debug; do
 		# brd_load keeps brd loaded for the boot there (tests/lib.sh)
-		[ "$KEEP_DRIVERS$m" != 1brd ] || continue
+		[ "$KEEP_DRIVERS" = 1 ] && [ "$m" = brd ] && continue
 		if [ -d "/sys/module/$m" ]; then
 			echo "module $m left loaded" >>"$why"
 			# unloading would crash a kernel with DEBUG_KOBJECT_RELEASE

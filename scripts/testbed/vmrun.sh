@@ -109,7 +109,7 @@ moddir=$modroot/lib/modules/$kver
 # a block driver crash the stock kernel (debug.config), so the guest keeps
 # them loaded (keep_drivers, see HACKING.md).
 kconfig=
-for f in "${kdir:-/nonexistent}/config" "$modroot/boot/config-$kver" "$moddir/build/.config"; do
+for f in "$modroot/boot/config-$kver" "$moddir/build/.config"; do
 	[ -f "$f" ] && { kconfig=$f; break; }
 done
 tmo_scale=1 keep_drivers=0 kmemleak=0
