@@ -25,6 +25,8 @@
 #   variants  like icount, but only dmp against linear, for every dmp.ko
 #             given with --ko (repeatable; loaded with insmod), 1 round each
 #             (BENCH_ROUNDS).
+#   variants-multi
+#             like multi, but only dmp against linear, for every --ko.
 #
 # --ko PATH loads that module with insmod instead of "modprobe dmp".
 # Everything it creates is removed at the end (HACKING.md: a case must clean up).
@@ -194,19 +196,21 @@ mode_icount() { # mode_icount [MODE-NAME KINDS...]
 	done
 }
 
-mode_multi() {
+mode_multi() { # mode_multi NAME KIND...
+	local name=$1; shift
+	local kinds=("$@")
 	local rounds=${BENCH_MULTI_ROUNDS:-9} rt=${BENCH_MULTI_RUNTIME:-1s} r b jf rw k
 	for ((r = 1; r <= rounds; r++)); do
 		jf=$WORK/job.fio
 		echo "$FIO_GLOBAL" >"$jf"
 		for b in nb ram; do
 			for rw in randread randwrite; do
-				for k in $(rotate $((r - 1)) raw linear dmp); do
-					section multi $b $rw 32 "$NCPUS" "$k" $r "$rt" >>"$jf"
+				for k in $(rotate $((r - 1)) "${kinds[@]}"); do
+					section "$name" $b $rw 32 "$NCPUS" "$k" $r "$rt" >>"$jf"
 				done
 			done
 		done
-		log "multi round $r"
+		log "$name round $r"
 		run_fio "$jf"
 	done
 }
@@ -317,13 +321,17 @@ mode_create() {
 	done
 }
 
-mode_variants() {
+mode_variants() { # mode_variants icount|multi
 	local ko name
 	for ko in "${KOS[@]}"; do
 		name=$(basename "$(dirname "$ko")")
 		load_dmp "$ko" || { log "insmod $ko failed"; continue; }
 		make_dm nb_dmp dmp $NB && make_dm ram_dmp dmp $RAM || { teardown; return 1; }
-		mode_icount "var-$name" linear dmp
+		if [ "$1" = multi ]; then
+			mode_multi "vmulti-$name" linear dmp
+		else
+			mode_icount "var-$name" linear dmp
+		fi
 		dmsetup remove nb_dmp ram_dmp
 		rmmod dmp
 	done
@@ -336,10 +344,10 @@ main() {
 	emit info cmdline "$(cat /proc/cmdline)"
 	emit info fio "$(fio --version)"
 	emit info dmsetup "$(dmsetup --version | tr '\n' ' ')"
-	if [ "${MODES[*]}" = variants ]; then
+	if [ "${MODES[*]}" = variants ] || [ "${MODES[*]}" = variants-multi ]; then
 		load_nullb && load_brd && make_dm nb_linear linear $NB && make_dm ram_linear linear $RAM ||
 			{ teardown; exit 1; }
-		mode_variants
+		if [ "${MODES[*]}" = variants ]; then mode_variants icount; else mode_variants multi; fi
 		teardown
 		exit 0
 	fi
@@ -348,7 +356,7 @@ main() {
 	for m in "${MODES[@]}"; do
 		case $m in
 		icount) mode_icount icount ;;
-		multi) mode_multi ;;
+		multi) mode_multi multi raw linear dmp ;;
 		sysfs) mode_sysfs ;;
 		create) mode_create ;;
 		*) log "unknown mode $m" ;;

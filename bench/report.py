@@ -74,6 +74,14 @@ def main(files):
     def iops(mode, kv, b, rw, qd, nj, kind):
         return [x for _, x in sorted(io.get((mode, kv, b, rw, qd, nj, kind), []))]
 
+    def multi_jobs(mode, kv):
+        """(backend, rw, numjobs) of each multi-CPU job of MODE on KV"""
+        for b in ("nb", "ram"):
+            for rw in ("randread", "randwrite"):
+                ks = [k for k in io if k[0] == mode and k[1:4] == (kv, b, rw)]
+                if ks:
+                    yield b, rw, ks[0][5]
+
     # --- cost per I/O ------------------------------------------------------
     modes = sorted({k[0] for k in io if k[0] == "icount" or k[0].startswith("var-")})
     for mode in modes:
@@ -122,24 +130,44 @@ def main(files):
         w("| kernel | device | rw | rounds | raw | linear | dmp | spread raw/lin/dmp % | dmp/linear | dmp below linear by more than the spread? |")
         w("| --- | --- | --- | ---: | ---: | ---: | ---: | --- | ---: | --- |")
         for kv in kvers:
-            for b in ("nb", "ram"):
-                for rw in ("randread", "randwrite"):
-                    ks = [k for k in io if k[0] == "multi" and k[1:4] == (kv, b, rw)]
-                    if not ks:
-                        continue
-                    nj = ks[0][5]
-                    raw, lin, dmp = (iops("multi", kv, b, rw, 32, nj, k) for k in ("raw", "linear", "dmp"))
-                    if not (raw and lin and dmp):
-                        continue
-                    gap = med(lin) - med(dmp)
-                    sp = max(max(lin) - min(lin), max(dmp) - min(dmp))
-                    w(f"| {kv} | {BACKENDS[b]} | {rw} | {len(dmp)} | {med(raw):.0f} | {med(lin):.0f} | {med(dmp):.0f} "
-                      f"| {spread(raw):.1f}/{spread(lin):.1f}/{spread(dmp):.1f} | {med(dmp) / med(lin):.3f} "
-                      f"| {'**yes**' if gap > sp else 'no'} |")
+            for b, rw, nj in multi_jobs("multi", kv):
+                raw, lin, dmp = (iops("multi", kv, b, rw, 32, nj, k) for k in ("raw", "linear", "dmp"))
+                if not (raw and lin and dmp):
+                    continue
+                gap = med(lin) - med(dmp)
+                sp = max(max(lin) - min(lin), max(dmp) - min(dmp))
+                w(f"| {kv} | {BACKENDS[b]} | {rw} | {len(dmp)} | {med(raw):.0f} | {med(lin):.0f} | {med(dmp):.0f} "
+                  f"| {spread(raw):.1f}/{spread(lin):.1f}/{spread(dmp):.1f} | {med(dmp) / med(lin):.3f} "
+                  f"| {'**yes**' if gap > sp else 'no'} |")
         loads = [(k, v) for k, v in ((a, b) for kv in info for a, b in info[kv]) if k.startswith(("load_", "qemus_"))]
         if loads:
             w("")
             w("Host load around the multi-CPU boots: " + "; ".join(f"{k} {v}" for k, v in loads))
+        w("")
+
+    # --- variants on several CPUs (bench/variants.sh, BENCH_VARIANT_MODE=multi)
+    vmodes = sorted({k[0] for k in io if k[0].startswith("vmulti-")})
+    if vmodes:
+        w("### Variants on several CPUs (2 vCPUs, no icount, numjobs=2, iodepth 32): IOPS, median of the rounds")
+        w("")
+        w("Each variant against linear in the same boot, rounds alternating linear first / variant first; "
+          "per round: the variant's IOPS over linear's in that round.")
+        w("")
+        w("| kernel | device | rw | variant | rounds | linear | variant | spread lin/var % | var/linear (medians) | per round: median (min..max) |")
+        w("| --- | --- | --- | --- | ---: | ---: | ---: | --- | ---: | --- |")
+        for kv in kvers:
+            for mode in vmodes:
+                for b, rw, nj in multi_jobs(mode, kv):
+                    rl = dict(io.get((mode, kv, b, rw, 32, nj, "linear"), []))
+                    rd = dict(io.get((mode, kv, b, rw, 32, nj, "dmp"), []))
+                    rounds = sorted(set(rl) & set(rd))
+                    if not rounds:
+                        continue
+                    lin, dmp = [rl[r] for r in rounds], [rd[r] for r in rounds]
+                    rr = [rd[r] / rl[r] for r in rounds]
+                    w(f"| {kv} | {BACKENDS[b]} | {rw} | {mode[7:]} | {len(rounds)} | {med(lin):.0f} | {med(dmp):.0f} "
+                      f"| {spread(lin):.1f}/{spread(dmp):.1f} | {med(dmp) / med(lin):.3f} "
+                      f"| {med(rr):.3f} ({min(rr):.3f}..{max(rr):.3f}) |")
         w("")
 
     # --- sysfs reader ----------------------------------------------------------

@@ -1,19 +1,26 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# bench/variants.sh - where dmp's cost per I/O goes: dmp as it is against two
-# modified copies, each measured against linear in the same icount boot
-# (bench/guest.sh variants), on each kernel:
+# bench/variants.sh - dmp as it is against modified copies, each measured
+# against linear in the same boot (bench/guest.sh variants), on each kernel:
 #
-#   dmp     dmp/ as it is
-#   noend   without the completion hook (.end_io): errors are not counted
-#   bare    without the hook and without counting: a pass-through like linear
+#   dmp noend bare atomic lock: see bench/make-variant.sh
 #
 #   bench/variants.sh [TAG...]     (default: every kernel of the test bed)
 #
-# Environment: BENCH_OUT (default $DMP_CACHE/bench/variants-<date>; not inside
-# the tree nor under /tmp, /run, /var/tmp), BENCH_ROUNDS (default 2: linear
-# first, then dmp first), BENCH_RUNTIME (default 300ms).
+# atomic and lock are the positive controls of the multi-CPU mode: they put
+# on the request path the shared write that mode is meant to catch.
+#
+# Environment:
+#   BENCH_VARIANTS  the variants (default "dmp noend bare")
+#   BENCH_VARIANT_MODE
+#                   icount (default): cost per I/O, 1 vCPU,
+#                   -icount shift=0,sleep=off, BENCH_ROUNDS (default 2:
+#                   linear first, then dmp first) of BENCH_RUNTIME (300ms)
+#                   multi: 2 vCPUs, no icount, numjobs=2, iodepth 32,
+#                   BENCH_MULTI_ROUNDS (default 9) of BENCH_MULTI_RUNTIME (1s)
+#   BENCH_OUT       default $DMP_CACHE/bench/variants-<date>; not inside the
+#                   tree nor under /tmp, /run, /var/tmp
 # Output: the tables on stdout and in $BENCH_OUT/report.md.
 set -euo pipefail
 
@@ -31,30 +38,31 @@ OUT=$(dmp_guest_out_dir "$want") || {
 	exit 2
 }
 
-# The sources of the variants, made from dmp/ by removing lines; each edit
-# must apply exactly once, or the variant would silently be dmp itself.
-edit() { # edit FILE SED-EXPRESSION PATTERN-THAT-MUST-BE-GONE
-	sed -i "$2" "$1"
-	! grep -q "$3" "$1" || { echo "variants: edit of $1 did not apply" >&2; exit 1; }
-}
+read -ra variants <<<"${BENCH_VARIANTS:-dmp noend bare}"
 rm -rf "$OUT/src"
-mkdir -p "$OUT/src"
-for v in dmp noend bare; do
-	cp -r "$TOP/dmp" "$OUT/src/$v"
+for v in "${variants[@]}"; do
+	"$TOP/bench/make-variant.sh" "$v" "$OUT/src/$v"
 done
-for v in noend bare; do
-	edit "$OUT/src/$v/dmp_target.c" '/^\t\.end_io = dmp_end_io,$/d' '\.end_io = dmp_end_io'
-	sed -i 's/^static int dmp_end_io(/static __maybe_unused int dmp_end_io(/' "$OUT/src/$v/dmp_target.c"
-done
-edit "$OUT/src/bare/dmp_target.c" '/^\tdmp_count_bio(dt->stats, bio);$/d' 'dmp_count_bio(dt->stats, bio)'
 
-genv="BENCH_ROUNDS=${BENCH_ROUNDS:-2} BENCH_RUNTIME=${BENCH_RUNTIME:-300ms}"
+case ${BENCH_VARIANT_MODE:-icount} in
+icount)
+	genv="BENCH_ROUNDS=${BENCH_ROUNDS:-2} BENCH_RUNTIME=${BENCH_RUNTIME:-300ms}"
+	vm=(--cpus 1 --qemu-opt '-icount shift=0,sleep=off')
+	gmode=variants
+	;;
+multi)
+	genv="BENCH_MULTI_ROUNDS=${BENCH_MULTI_ROUNDS:-9} BENCH_MULTI_RUNTIME=${BENCH_MULTI_RUNTIME:-1s}"
+	vm=(--cpus 2)
+	gmode="variants-multi"
+	;;
+*) echo "variants: BENCH_VARIANT_MODE is icount or multi" >&2; exit 2 ;;
+esac
 failed=0
 for t in "${tags[@]}"; do
 	tag=$(dmp_tag "$t") || { echo "variants: unknown kernel tag $t" >&2; exit 2; }
 	[ -f "$DMP_CACHE/kernels/$tag/ready" ] || "$TB/kernels.sh" fetch "$tag"
 	kos=()
-	for v in dmp noend bare; do
+	for v in "${variants[@]}"; do
 		# the guest names a variant after the directory of its dmp.ko
 		SRC=$OUT/src/$v "$TB/build.sh" "$tag" "$OUT/build/$tag/$v" >/dev/null
 		kos+=(--ko "$OUT/build/$tag/$v/dmp.ko")
@@ -62,10 +70,9 @@ for t in "${tags[@]}"; do
 	mkdir -p "$OUT/$tag"
 	res=$OUT/$tag/bench.tsv
 	: >"$res"
-	echo "variants: $tag (1 vCPU, -icount shift=0,sleep=off)" >&2
-	"$TB/vmrun.sh" --kernel "$tag" --ko none --cpus 1 \
-		--qemu-opt '-icount shift=0,sleep=off' --out "$OUT/$tag" -q \
-		--cmd "$genv bash $TOP/bench/guest.sh --res $res ${kos[*]} variants" >&2 ||
+	echo "variants: $tag (${vm[*]})" >&2
+	"$TB/vmrun.sh" --kernel "$tag" --ko none "${vm[@]}" --out "$OUT/$tag" -q \
+		--cmd "$genv bash $TOP/bench/guest.sh --res $res ${kos[*]} $gmode" >&2 ||
 		{ echo "variants: $tag boot failed (see $OUT/$tag/)" >&2; failed=1; }
 done
 
