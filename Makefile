@@ -8,7 +8,7 @@ KERNELS ?=
 TESTS ?=
 
 .PHONY: all modules clean check check-stress check-debug demo bench \
-	checkpatch sparse
+	checkpatch sparse request-path
 
 all: modules
 
@@ -50,5 +50,10 @@ checkpatch:
 
 sparse:
 	scripts/testbed/build.sh --sparse $(or $(KERNELS),6.1)
+
+# dmp_map and dmp_end_io in the machine code of every kernel: no atomic, no
+# lock, no call (allocation, printk), no global write.
+request-path:
+	scripts/request-path.sh $(KERNELS)
 
 -include packaging.mk

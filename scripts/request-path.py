@@ -1,0 +1,138 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""scripts/request-path.py KO...: check dmp's request path in machine code.
+
+dmp_map() and dmp_end_io() run for every bio. They must take no lock and
+make no write shared between CPUs, allocate nothing and print nothing
+(HACKING.md). This reads their x86-64 code with objdump and refuses:
+  - an atomic read-modify-write: a lock prefix, xchg with memory,
+    cmpxchg, xadd;
+  - a call or tail jump to anything but __fentry__ (ftrace), the return
+    thunk, and bio_associate_blkg (bio_set_dev(), as in linear): kmalloc,
+    printk, spin_lock, a helper function... all are calls;
+  - an indirect call or jump (its target is unknown);
+  - a write to module or kernel data addressed through %rip (a global).
+Per-CPU writes (%gs:) and writes through pointers (the bio) pass: their
+sharing cannot be seen here; the per-CPU layout is what makes them private.
+Prints one line per module and function; exits 1 if any is refused.
+--self-test: the rules against hand-made instructions.
+"""
+import re
+import subprocess
+import sys
+
+FUNCS = ("dmp_map", "dmp_end_io")
+ALLOWED = {"__fentry__", "__x86_return_thunk", "bio_associate_blkg"}
+ATOMIC = re.compile(r"^(lock\b|cmpxchg|xadd)")
+NOWRITE = ("cmp", "test", "push", "lea", "bt ", "nop", "prefetch")
+
+
+def functions(ko):
+    """{name: [(insn, [reloc targets])]} for the functions in FUNCS"""
+    out = subprocess.run(["objdump", "-dr", "--no-show-raw-insn", ko],
+                         check=True, capture_output=True, text=True).stdout
+    funcs, cur = {}, None
+    for line in out.splitlines():
+        m = re.match(r"^[0-9a-f]+ <([^>]+)>:$", line)
+        if m:
+            cur = funcs.setdefault(m.group(1), []) if m.group(1) in FUNCS else None
+            continue
+        if cur is None:
+            continue
+        m = re.match(r"^\s+[0-9a-f]+:\s+R_X86_64_\w+\s+(\S+?)(?:[-+]0x[0-9a-f]+)?$", line)
+        if m and cur:
+            cur[-1][1].append(m.group(1))
+            continue
+        m = re.match(r"^\s+[0-9a-f]+:\s+(.*\S)\s*$", line)
+        if m:
+            cur.append((re.sub(r"\s+", " ", m.group(1)), []))
+    return funcs
+
+
+def writes_global(insn):
+    """a write to memory addressed through %rip (its last operand, AT&T)"""
+    if "%gs:" in insn or insn.startswith(NOWRITE):
+        return False
+    if re.match(r"^(inc|dec|not|neg)\w* ", insn):
+        return "(%rip)" in insn
+    return "," in insn and "(%rip)" in insn.rsplit(",", 1)[-1]
+
+
+def problems(insns):
+    for insn, relocs in insns:
+        op = insn.split(" ", 1)[0]
+        if ATOMIC.match(insn) or (op.startswith("xchg") and "(" in insn):
+            yield f"atomic: {insn}"
+        elif op.startswith(("call", "jmp")) and "*" in insn:
+            yield f"indirect: {insn}"
+        elif op.startswith(("call", "jmp")) and relocs:
+            for r in relocs:
+                if r not in ALLOWED:
+                    yield f"calls {r}: {insn}"
+        elif op.startswith("call"):
+            yield f"calls a local function: {insn}"
+        elif writes_global(insn):
+            yield f"writes a global: {insn}"
+
+
+def self_test():
+    """the rules against hand-made instructions; 0 if each is judged right"""
+    cases = [
+        ("incq %gs:0x100(%rax)", [], True),
+        ("add %rdx,%gs:0x8(%rax)", [], True),
+        ("add %rax,0x20(%rbx)", [], True),
+        ("mov 0x0(%rip),%rax", ["dmp_thing"], True),
+        ("cmpb $0x0,0x0(%rip)", ["dmp_thing"], True),
+        ("xchg %ax,%ax", [], True),
+        ("call 291 <dmp_map+0x41>", ["bio_associate_blkg"], True),
+        ("jmp 231 <dmp_end_io+0x11>", ["__x86_return_thunk"], True),
+        ("jmp 2b7 <dmp_map+0x67>", [], True),
+        ("lock incq (%rax)", [], False),
+        ("lock add %rcx,(%rax)", [], False),
+        ("xchg %rax,(%rdx)", [], False),
+        ("call 2cc <dmp_map+0x7c>", ["_raw_spin_lock"], False),
+        ("call 2cc <dmp_map+0x7c>", ["__kmalloc"], False),
+        ("jmp 2cc <dmp_map+0x7c>", ["_printk"], False),
+        ("call 2cc <dmp_helper>", [], False),
+        ("call *%rax", [], False),
+        ("incq 0x0(%rip)", ["dmp_total"], False),
+        ("mov %rax,0x0(%rip)", ["dmp_total"], False),
+    ]
+    bad = 0
+    for insn, relocs, ok in cases:
+        got = not list(problems([(insn, relocs)]))
+        if got != ok:
+            bad += 1
+            print(f"self-test: {insn} {relocs}: {'accepted' if got else 'refused'}, should not be")
+    print(f"self-test: {len(cases) - bad} of {len(cases)} instructions judged right")
+    return 1 if bad else 0
+
+
+def main(kos):
+    bad = 0
+    for ko in kos:
+        funcs = functions(ko)
+        for f in FUNCS:
+            insns = funcs.get(f)
+            if not insns:
+                print(f"{ko}: {f}: REFUSED: not found")
+                bad += 1
+                continue
+            p = list(problems(insns))
+            if p:
+                bad += 1
+                print(f"{ko}: {f}: REFUSED ({len(insns)} instructions)")
+                for x in p:
+                    print(f"    {x}")
+            else:
+                print(f"{ko}: {f}: ok ({len(insns)} instructions, calls: "
+                      f"{', '.join(sorted({r for _, rs in insns for r in rs} & ALLOWED)) or 'none'})")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    if sys.argv[1:] == ["--self-test"]:
+        sys.exit(self_test())
+    sys.exit(main(sys.argv[1:]))
