@@ -7,9 +7,9 @@ make no write shared between CPUs, allocate nothing and print nothing
 (HACKING.md). This reads their x86-64 code with objdump and refuses:
   - an atomic read-modify-write: a lock prefix, xchg with memory,
     cmpxchg, xadd;
-  - a call or tail jump to anything but __fentry__ (ftrace), the return
-    thunk, and bio_associate_blkg (bio_set_dev(), as in linear): kmalloc,
-    printk, spin_lock, a helper function... all are calls;
+  - a call or jump to anything but __fentry__ (ftrace), the return thunk,
+    bio_associate_blkg (bio_set_dev(), as in linear) and the function
+    itself: kmalloc, printk, spin_lock, a helper function... all are calls;
   - an indirect call or jump (its target is unknown);
   - a write to module or kernel data addressed through %rip (a global).
 Per-CPU writes (%gs:) and writes through pointers (the bio) pass: their
@@ -58,19 +58,23 @@ def writes_global(insn):
     return "," in insn and "(%rip)" in insn.rsplit(",", 1)[-1]
 
 
-def problems(insns):
+def problems(func, insns):
     for insn, relocs in insns:
         op = insn.split(" ", 1)[0]
+        branch = op.startswith(("call", "j"))
+        target = re.search(r"<([^+>]+)", insn) if branch else None
         if ATOMIC.match(insn) or (op.startswith("xchg") and "(" in insn):
             yield f"atomic: {insn}"
-        elif op.startswith(("call", "jmp")) and "*" in insn:
+        elif branch and "*" in insn:
             yield f"indirect: {insn}"
-        elif op.startswith(("call", "jmp")) and relocs:
+        elif branch and relocs:
             for r in relocs:
                 if r not in ALLOWED:
                     yield f"calls {r}: {insn}"
         elif op.startswith("call"):
             yield f"calls a local function: {insn}"
+        elif target and target.group(1) != func:
+            yield f"jumps into {target.group(1)}: {insn}"
         elif writes_global(insn):
             yield f"writes a global: {insn}"
 
@@ -87,6 +91,7 @@ def self_test():
         ("call 291 <dmp_map+0x41>", ["bio_associate_blkg"], True),
         ("jmp 231 <dmp_end_io+0x11>", ["__x86_return_thunk"], True),
         ("jmp 2b7 <dmp_map+0x67>", [], True),
+        ("jne 231 <dmp_map+0x11>", [], True),
         ("lock incq (%rax)", [], False),
         ("lock add %rcx,(%rax)", [], False),
         ("xchg %rax,(%rdx)", [], False),
@@ -94,13 +99,15 @@ def self_test():
         ("call 2cc <dmp_map+0x7c>", ["__kmalloc"], False),
         ("jmp 2cc <dmp_map+0x7c>", ["_printk"], False),
         ("call 2cc <dmp_helper>", [], False),
+        ("jmp 2cc <dmp_helper>", [], False),
+        ("je 2cc <dmp_helper+0x4>", [], False),
         ("call *%rax", [], False),
         ("incq 0x0(%rip)", ["dmp_total"], False),
         ("mov %rax,0x0(%rip)", ["dmp_total"], False),
     ]
     bad = 0
     for insn, relocs, ok in cases:
-        got = not list(problems([(insn, relocs)]))
+        got = not list(problems("dmp_map", [(insn, relocs)]))
         if got != ok:
             bad += 1
             print(f"self-test: {insn} {relocs}: {'accepted' if got else 'refused'}, should not be")
@@ -118,7 +125,7 @@ def main(kos):
                 print(f"{ko}: {f}: REFUSED: not found")
                 bad += 1
                 continue
-            p = list(problems(insns))
+            p = list(problems(f, insns))
             if p:
                 bad += 1
                 print(f"{ko}: {f}: REFUSED ({len(insns)} instructions)")
