@@ -95,7 +95,7 @@ read_stat() {
 # HACKING.md), the first brd_load of the boot loads BRD_KEEP_NR disks of
 # BRD_KEEP_MIB MiB, the most any case asks for, and brd stays: a case then
 # gets disks at least as large as it asked for (size them with blockdev
-# --getsz), their first SIZE_MIB MiB zeroed like a fresh brd's.
+# --getsz), zeroed in full like a fresh brd's.
 BRD_KEEP_NR=2 BRD_KEEP_MIB=256
 brd_load() {
 	local nr=${2:-1} i

@@ -37,8 +37,7 @@ dmp_guest_out_dir() {
 	case "$d/" in
 	"$DMP_TOP"/* | /tmp/* | /run/* | /var/tmp/*) return 1 ;;
 	esac
-	printf '%s
-' "$d"
+	printf '%s\n' "$d"
 }
 
 # The chroot in which sid modules are built (their headers need a newer
