@@ -32,27 +32,32 @@ else
 	result FAIL self-test
 fi
 
+# check NAME WANT SRC OUTDIR: build SRC for $tag into OUTDIR and check it;
+# WANT is ok (the check must accept it) or refused (it must refuse it)
+check() {
+	local got=ok
+	if ! SRC=$3 "$TOP/scripts/testbed/build.sh" "$tag" "$4" >/dev/null; then
+		result FAIL "$1 (build failed: $4/build.log)"
+		return
+	fi
+	python3 "$TOP/scripts/request-path.py" "$4/dmp.ko" || got=refused
+	if [ "$got" = "$2" ]; then
+		result OK "$1 ($got)"
+	else
+		result FAIL "$1 ($got, should be $2)"
+	fi
+}
+
 for t in "${tags[@]}"; do
 	tag=$(dmp_tag "$t") || { echo "request-path: unknown kernel tag $t" >&2; exit 2; }
-	if ! "$TOP/scripts/testbed/build.sh" "$tag" "$out/$tag" >/dev/null; then
-		result FAIL "$tag (build failed: $out/$tag/build.log)"
-	elif python3 "$TOP/scripts/request-path.py" "$out/$tag/dmp.ko"; then
-		result OK "$tag"
-	else
-		result FAIL "$tag"
-	fi
+	check "$tag" ok "$TOP/dmp" "$out/$tag"
 done
 
+# shared counters on the request path, for the first kernel
 tag=$(dmp_tag "${tags[0]}")
 for v in atomic lock; do
 	"$TOP/bench/make-variant.sh" "$v" "$out/variants/src/$v"
-	if ! SRC=$out/variants/src/$v "$TOP/scripts/testbed/build.sh" "$tag" "$out/variants/$tag/$v" >/dev/null; then
-		result FAIL "$tag variant $v (build failed)"
-	elif python3 "$TOP/scripts/request-path.py" "$out/variants/$tag/$v/dmp.ko"; then
-		result FAIL "$tag variant $v (accepted, but it writes shared counters)"
-	else
-		result OK "$tag variant $v refused"
-	fi
+	check "$tag variant $v" refused "$out/variants/src/$v" "$out/variants/$tag/$v"
 done
 
 echo "$passed passed, $failed failed"
