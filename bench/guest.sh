@@ -321,13 +321,13 @@ mode_create() {
 	done
 }
 
-mode_variants() { # mode_variants icount|multi
+mode_variants() { # mode_variants variants|variants-multi
 	local ko name
 	for ko in "${KOS[@]}"; do
 		name=$(basename "$(dirname "$ko")")
 		load_dmp "$ko" || { log "insmod $ko failed"; continue; }
 		make_dm nb_dmp dmp $NB && make_dm ram_dmp dmp $RAM || { teardown; return 1; }
-		if [ "$1" = multi ]; then
+		if [ "$1" = variants-multi ]; then
 			mode_multi "vmulti-$name" linear dmp
 		else
 			mode_icount "var-$name" linear dmp
@@ -344,13 +344,15 @@ main() {
 	emit info cmdline "$(cat /proc/cmdline)"
 	emit info fio "$(fio --version)"
 	emit info dmsetup "$(dmsetup --version | tr '\n' ' ')"
-	if [ "${MODES[*]}" = variants ] || [ "${MODES[*]}" = variants-multi ]; then
+	case "${MODES[*]}" in
+	variants | variants-multi)
 		load_nullb && load_brd && make_dm nb_linear linear $NB && make_dm ram_linear linear $RAM ||
 			{ teardown; exit 1; }
-		if [ "${MODES[*]}" = variants ]; then mode_variants icount; else mode_variants multi; fi
+		mode_variants "${MODES[*]}"
 		teardown
 		exit 0
-	fi
+		;;
+	esac
 	[ ${#KOS[@]} -gt 0 ] && ko=${KOS[0]}
 	setup_devs "$ko" || { teardown; exit 1; }
 	for m in "${MODES[@]}"; do
