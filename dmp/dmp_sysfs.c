@@ -109,6 +109,21 @@ static ssize_t summary_show(struct kobject *kobj, struct kobj_attribute *ka,
 			  dmp_value(&s, DMP_V_TOTAL_AVR));
 }
 
+/* Every raw counter since the last reset, in the order of "dmsetup status". */
+static ssize_t stat_show(struct kobject *kobj, struct kobj_attribute *ka,
+			 char *buf)
+{
+	struct dmp_counters s;
+	const u64 *c = s.c;
+
+	dmp_node_read(to_node(kobj), &s);
+	return sysfs_emit(buf, "%llu %llu %llu %llu %llu %llu %llu %llu %llu\n",
+			  c[DMP_READS], c[DMP_READ_BYTES], c[DMP_WRITES],
+			  c[DMP_WRITE_BYTES], c[DMP_DISCARDS],
+			  c[DMP_DISCARD_BYTES], c[DMP_WRITE_ZEROES],
+			  c[DMP_FLUSHES], c[DMP_ERRORS]);
+}
+
 static ssize_t reset_store(struct kobject *kobj, struct kobj_attribute *ka,
 			   const char *buf, size_t count)
 {
@@ -172,6 +187,7 @@ DMP_VALUE_ATTR(write_zeroes_cnt, DMP_V_WRITE_ZEROES_CNT);
 DMP_VALUE_ATTR(flush_cnt, DMP_V_FLUSH_CNT);
 DMP_VALUE_ATTR(error_cnt, DMP_V_ERROR_CNT);
 static struct kobj_attribute dmp_attr_summary = __ATTR_RO(summary);
+static struct kobj_attribute dmp_attr_stat = __ATTR_RO(stat);
 static struct kobj_attribute dmp_attr_reset = __ATTR_WO(reset);
 static struct kobj_attribute dmp_attr_name = __ATTR_RO(name);
 
@@ -187,6 +203,7 @@ static struct attribute *dmp_common_attrs[] = {
 	&dmp_attr_flush_cnt.ka.attr,
 	&dmp_attr_error_cnt.ka.attr,
 	&dmp_attr_summary.attr,
+	&dmp_attr_stat.attr,
 	&dmp_attr_reset.attr,
 	NULL
 };
