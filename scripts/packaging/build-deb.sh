@@ -8,6 +8,7 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 
+pkg_deps
 version=$(pkg_version)
 mkdir -p "$PKG_BUILD"
 scratch=$(mktemp -d "$PKG_BUILD/deb.XXXXXX") # concurrent builds never meet

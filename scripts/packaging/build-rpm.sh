@@ -8,6 +8,7 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 
+pkg_deps
 command -v rpmbuild >/dev/null || pkg_die "rpmbuild is missing (package rpm)"
 version=$(pkg_version)
 tarball=$PKG_DIST/dmp-$version.tar.gz

@@ -38,6 +38,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 
 [ "$(id -u)" = 0 ] || pkg_die "must run as root (chroot, mmdebstrap)"
+pkg_deps
 for t in mmdebstrap qemu-system-x86_64 mkfs.ext4 dpkg-buildpackage unshare; do
 	command -v "$t" >/dev/null || pkg_die "$t is missing"
 done

@@ -23,6 +23,13 @@ pkg_log() {
 	printf '==> %s\n' "$*" >&2
 }
 
+# pkg_deps: install the host packages the packaging needs when missing
+# (debhelper, dh-dkms, lintian, rpm, rpmlint, ...: deps.sh's group
+# "packaging"); dies when they cannot be had.
+pkg_deps() {
+	"$PKG_TOP/scripts/testbed/deps.sh" packaging || pkg_die "the packaging tools are missing (see above)"
+}
+
 # pkg_version [TOP]: DMP_VERSION from dmp/dmp_version.h, the one version source.
 pkg_version() {
 	local top=${1:-$PKG_TOP} v

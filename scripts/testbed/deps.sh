@@ -1,16 +1,21 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# deps.sh: install the host packages the test bed needs, when missing
+# deps.sh: install the host packages a part of the tree needs, when missing
 # (Debian/Ubuntu, apt). Fast and silent when everything is there; runs
 # `apt-get update` only when an install fails without it. Needs root to
 # install anything (CI runs as root).
 #
-#   deps.sh [-v]     -v: say what is there
+#   deps.sh [-v] [GROUP...]   -v: say what is there
+#
+# Groups: testbed (the default: make check, make demo, make bench; the
+# guests use the host's programs over 9p, so what the cases run is here),
+# packaging (make deb, make rpm, make lint-packaging, make check-packaging),
+# all.
 
 set -euo pipefail
 
-PACKAGES=(
+TESTBED=(
 	qemu-system-x86 # the guests (TCG)
 	busybox-static  # the guests' initramfs
 	fio             # I/O load in the guests (tests, demo, benchmark)
@@ -26,10 +31,41 @@ PACKAGES=(
 	dwarves         # pahole: BTF for 6.12+ module builds
 	xz-utils        # compressed kernels and modules
 	zstd            # compressed kernels and modules
+	lvm2            # LVM on dmp (tests/dm)
+)
+
+PACKAGING=(
+	debhelper    # make deb (debhelper-compat 13)
+	dh-dkms      # make deb (dh-sequence-dkms)
+	dkms         # the packages' builds, make dkms-install
+	dpkg-dev     # dpkg-buildpackage
+	fakeroot     # dpkg-buildpackage as non-root
+	lintian      # make lint-packaging
+	rpm          # make rpm (rpmbuild)
+	rpmlint      # make lint-packaging
+	shellcheck   # make lint-packaging (the packaging scripts)
+	mmdebstrap   # make check-packaging: the installed systems
+	qemu-system-x86 # make check-packaging: booting them
+	e2fsprogs    # make check-packaging: their disk images
+	util-linux   # make check-packaging: unshare
+	git          # make rpm: git archive
 )
 
 verbose=
-[ "${1:-}" != -v ] || verbose=1
+if [ "${1:-}" = -v ]; then
+	verbose=1
+	shift
+fi
+[ $# -gt 0 ] || set -- testbed
+PACKAGES=()
+for g in "$@"; do
+	case "$g" in
+	testbed) PACKAGES+=("${TESTBED[@]}") ;;
+	packaging) PACKAGES+=("${PACKAGING[@]}") ;;
+	all) PACKAGES+=("${TESTBED[@]}" "${PACKAGING[@]}") ;;
+	*) echo "deps: unknown group $g (testbed, packaging, all)" >&2; exit 2 ;;
+	esac
+done
 
 # one dpkg-query for all: "name status" of the installed ones
 installed=$(dpkg-query -W -f='${Package} ${Status}\n' "${PACKAGES[@]}" 2>/dev/null |
