@@ -24,6 +24,7 @@ step "host packages"
 step "kernel $tag"
 "$TB/kernels.sh" fetch "$tag"
 step "building dmp.ko for $tag"
+mkdir -p "$TOP/build"
 if ! "$TB/build.sh" "$tag" >"$TOP/build/demo-build.log" 2>&1; then
 	tail -n 30 "$TOP/build/demo-build.log" >&2
 	echo "demo: the build failed (build/demo-build.log)" >&2

@@ -121,7 +121,10 @@ fi
 
 # The guest mounts tmpfs over these, so host paths under them are invisible.
 hidden_in_guest() { case "$1" in /tmp/* | /run/* | /var/tmp/*) return 0 ;; esac; return 1; }
-hidden_in_guest "$SRCDIR/" && die "the source tree $SRCDIR is under /tmp, /run or /var/tmp, which the guest cannot see"
+# The source tree reaches the guest through the host root, or, where the
+# guest cannot see it there, through a share of its own (a clone in /tmp).
+src_share=0
+! hidden_in_guest "$SRCDIR/" || src_share=1
 hidden_in_guest "$moddir/" && die "the module tree $moddir is under /tmp, /run or /var/tmp, which the guest cannot see"
 
 # Every case as an absolute path, checked here rather than in the guest.
@@ -129,7 +132,9 @@ for i in "${!cases[@]}"; do
 	c=${cases[$i]}
 	[ -f "$c" ] || die "no test case $c"
 	c=$(cd "$(dirname "$c")" && pwd)/$(basename "$c")
-	hidden_in_guest "$c" && die "test case $c is under /tmp, /run or /var/tmp, which the guest cannot see"
+	case "$c" in "$SRCDIR"/*) ;; *)
+		! hidden_in_guest "$c" || die "test case $c is under /tmp, /run or /var/tmp, which the guest cannot see" ;;
+	esac
 	cases[$i]=$c
 done
 
@@ -255,6 +260,7 @@ fi
 kargs="console=ttyS0 panic=-1 printk.devkmsg=on log_buf_len=8M"
 kargs+=" random.trust_cpu=on mitigations=off testbed.src=$SRCDIR testbed.out=$out"
 kargs+=" testbed.tmo_scale=$tmo_scale testbed.keep_drivers=$keep_drivers"
+kargs+=" testbed.src_share=$src_share"
 # DEBUG_KOBJECT_RELEASE logs every kobject release at KERN_INFO (some 20 lines
 # per dm device): not on the serial console, which is slow under TCG (the
 # kernel log keeps them; the runner scans dmesg, not the console).
@@ -268,6 +274,7 @@ qemu=(qemu-system-x86_64 -machine pc,accel=tcg -cpu max -smp "$cpus" -m "$mem"
 	-virtfs "local,path=/,mount_tag=hostroot,readonly=on,$share"
 	-virtfs "local,path=$jobmods,mount_tag=dmpmods,readonly=on,$share"
 	-virtfs "local,path=$out,mount_tag=dmpout,$share"
+	-virtfs "local,path=$SRCDIR,mount_tag=dmpsrc,readonly=on,$share"
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04
 	"${qemu_opts[@]}")
 printf '%q ' "${qemu[@]}" >"$out/.job/qemu-cmdline"
