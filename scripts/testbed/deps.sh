@@ -16,6 +16,10 @@
 set -euo pipefail
 
 TESTBED=(
+	make            # the entry points
+	gcc             # dmp.ko for 5.10, 6.1, 6.12 (with the kernels' headers)
+	libc6-dev       # the same
+	git             # make rpm, CI's fresh clone
 	qemu-system-x86 # the guests (TCG)
 	busybox-static  # the guests' initramfs
 	fio             # I/O load in the guests (tests, demo, benchmark)
