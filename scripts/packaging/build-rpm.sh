@@ -17,12 +17,14 @@ mkdir -p "$PKG_BUILD"
 top=$(mktemp -d "$PKG_BUILD/rpm.XXXXXX") # concurrent builds never meet
 trap 'rm -rf "$top"' EXIT
 pkg_log "rpmbuild -ta $tarball"
-# Packager: from $PACKAGER or git's identity (not hard-coded in the spec)
+# Packager: from $PACKAGER, git's identity or, on a machine that has none,
+# debian/control's Maintainer (not hard-coded in the spec)
 packager=${PACKAGER:-}
 if [ -z "$packager" ] && name=$(git -C "$PKG_TOP" config user.name) &&
 	email=$(git -C "$PKG_TOP" config user.email); then
 	packager="$name <$email>"
 fi
+[ -n "$packager" ] || packager=$(sed -n 's/^Maintainer:[[:space:]]*//p' "$PKG_TOP/debian/control")
 rpmbuild -ta "$tarball" \
 	${packager:+--define "packager $packager"} \
 	--define "_topdir $top" \

@@ -29,6 +29,7 @@ TESTBED=(
 	python3         # tests and tools
 	e2fsprogs       # mkfs.ext4 (tests, packaging images)
 	util-linux      # losetup, blkdiscard, flock, ...
+	mount           # mount (the sid build chroot), losetup
 	mmdebstrap      # the sid build chroot, packaging test systems
 	dpkg-dev        # dpkg-deb, apt-get download of kernels
 	sparse          # make sparse
@@ -36,6 +37,10 @@ TESTBED=(
 	xz-utils        # compressed kernels and modules
 	zstd            # compressed kernels and modules
 	lvm2            # LVM on dmp (tests/dm)
+	clang           # dmpstat: its warnings-fatal second compiler, libFuzzer
+	libclang-rt-14-dev # dmpstat: libFuzzer's and the sanitizers' runtime
+	sysstat         # dmpstat's cases: iostat side by side
+	prometheus      # dmpstat's cases: promtool check metrics
 )
 
 PACKAGING=(
@@ -43,6 +48,7 @@ PACKAGING=(
 	dh-dkms      # make deb (dh-sequence-dkms)
 	dkms         # the packages' builds, make dkms-install
 	dpkg-dev     # dpkg-buildpackage
+	build-essential # dpkg-buildpackage's implicit build dependency
 	fakeroot     # dpkg-buildpackage as non-root
 	lintian      # make lint-packaging
 	rpm          # make rpm (rpmbuild)
