@@ -53,6 +53,14 @@ install)
 	else
 		pkg_log "no headers for kernel $kver (/lib/modules/$kver/build): dmp is registered but not built;"
 		pkg_log "install them, then: dkms install -m dmp -v $version -k $kver"
+		with=
+		for k in /lib/modules/*/build/include; do
+			[ -e "$k" ] || continue
+			k=${k#/lib/modules/}
+			with="$with ${k%%/*}"
+		done
+		[ -z "$with" ] ||
+			pkg_log "kernels with headers here:$with (make dkms-install KVER=<one of them>)"
 	fi
 	;;
 uninstall)
@@ -65,6 +73,10 @@ uninstall)
 		rm -rf "$src"
 	fi
 	rm -f "$conf" "$rules"
+	# the directories install -D made, when nothing else is in them
+	for d in "${conf%/*}" "${rules%/*}" "${rules%/*/*}"; do
+		[ ! -d "$d" ] || rmdir --ignore-fail-on-non-empty "$d"
+	done
 	pkg_log "removed dmp $version from DKMS, $src, $conf and $rules"
 	;;
 *)
