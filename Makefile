@@ -28,7 +28,7 @@ clean:
 check:
 	KERNELS="$(KERNELS)" TESTS="$(TESTS)" scripts/testbed/check.sh
 
-# The long cases too (churn, stress).
+# The long cases too ("# QUICK: no": the churn).
 check-stress:
 	STRESS=1 KERNELS="$(KERNELS)" TESTS="$(TESTS)" scripts/testbed/check.sh
 

@@ -28,6 +28,7 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../scripts/testbed/common.sh"
 TOP=$DMP_TOP
 TB=$TOP/scripts/testbed
+"$TB/deps.sh" # the host packages the test bed needs (what is missing is installed)
 
 read -ra tags <<<"${KERNELS:-${DMP_TAGS[*]}}"
 [ ${#tags[@]} -gt 0 ] || tags=("${DMP_TAGS[@]}")

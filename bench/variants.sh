@@ -7,6 +7,7 @@
 #   dmp noend bare atomic lock: see bench/make-variant.sh
 #
 #   bench/variants.sh [TAG...]     (default: every kernel of the test bed)
+#   bench/variants.sh --help       this text
 #
 # atomic and lock are the positive controls of the multi-CPU mode: they put
 # on the request path the shared write that mode is meant to catch.
@@ -29,8 +30,16 @@ set -euo pipefail
 TOP=$DMP_TOP
 TB=$TOP/scripts/testbed
 
+case ${1:-} in
+-h | --help) sed -n '4,25s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
+-*) echo "variants: unknown option $1 (see --help)" >&2; exit 2 ;;
+esac
 tags=("$@")
 [ ${#tags[@]} -gt 0 ] || tags=("${DMP_TAGS[@]}")
+# before anything is written or built
+for t in "${tags[@]}"; do
+	dmp_tag "$t" >/dev/null || { echo "variants: unknown kernel tag $t (${DMP_TAGS[*]})" >&2; exit 2; }
+done
 OUT=${BENCH_OUT:-$DMP_CACHE/bench/variants-$(date +%Y%m%d-%H%M%S)}
 want=$OUT
 OUT=$(dmp_guest_out_dir "$want") || {

@@ -10,7 +10,8 @@
 # $PREFIX/lib (default /usr/local/lib, which systemd and udev read).
 # uninstall: undoes all of it.
 #
-# Refuses to touch /usr/src/dmp-<v> when a package (dmp-dkms) owns it.
+# Refuses to touch /usr/src/dmp-<v> and its DKMS module when a package
+# (dmp-dkms) owns it.
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -53,19 +54,34 @@ install)
 	else
 		pkg_log "no headers for kernel $kver (/lib/modules/$kver/build): dmp is registered but not built;"
 		pkg_log "install them, then: dkms install -m dmp -v $version -k $kver"
+		with=
+		for k in /lib/modules/*/build/include; do
+			[ -e "$k" ] || continue
+			k=${k#/lib/modules/}
+			with="$with ${k%%/*}"
+		done
+		[ -z "$with" ] ||
+			pkg_log "kernels with headers here:$with (make dkms-install KVER=<one of them>)"
 	fi
 	;;
 uninstall)
-	if registered; then
-		dkms remove -m dmp -v "$version" --all
-	fi
 	if owned_by_package; then
-		pkg_log "/usr/src/dmp-$version belongs to a package: left in place"
+		# the package's DKMS module and source are the package's to remove
+		pkg_log "/usr/src/dmp-$version and its DKMS module belong to a package (dmp-dkms): left in place"
+		removed=
 	else
+		if registered; then
+			dkms remove -m dmp -v "$version" --all
+		fi
 		rm -rf "$src"
+		removed="dmp $version from DKMS, $src, "
 	fi
 	rm -f "$conf" "$rules"
-	pkg_log "removed dmp $version from DKMS, $src, $conf and $rules"
+	# the directories install -D made, when nothing else is in them
+	for d in "${conf%/*}" "${rules%/*}" "${rules%/*/*}"; do
+		[ ! -d "$d" ] || rmdir --ignore-fail-on-non-empty "$d"
+	done
+	pkg_log "removed $removed$conf and $rules"
 	;;
 *)
 	echo "usage: $0 install|uninstall   (env: KVER, PREFIX, DESTDIR)" >&2

@@ -47,6 +47,7 @@ if [ -z "$KERNELS" ]; then
 	fi
 fi
 [ -n "$TESTS" ] || TESTS=tests
+"$TB/deps.sh" # the host packages the test bed needs (what is missing is installed)
 
 log() { echo "check: $*" >&2; }
 

@@ -127,6 +127,7 @@ if [[ -n $deb ]] && ((!FORCE)) && installed_ok "$(want_hash "$deb")"; then
 	exit 0
 fi
 ((!CHECK)) || { log "not up to date (or not built)"; exit 1; }
+"$DMP_TOP/scripts/testbed/deps.sh" debug || die "the packages the kernel build needs are missing (see above)"
 
 mkdir -p "$BUILD_DIR" "$DMP_CACHE/store" "$DMP_CACHE/kernels"
 exec {lockfd}>"$BUILD_DIR/lock"

@@ -11,7 +11,7 @@
 # Groups: testbed (the default: make check, make demo, make bench; the
 # guests use the host's programs over 9p, so what the cases run is here),
 # packaging (make deb, make rpm, make lint-packaging, make check-packaging),
-# all.
+# debug (the debug kernel's build: make check-debug, debug-kernel.sh), all.
 
 set -euo pipefail
 
@@ -61,6 +61,17 @@ PACKAGING=(
 	git          # make rpm: git archive
 )
 
+DEBUG=(
+	gcc make      # the kernel build (debug-kernel.sh)
+	flex bison bc # kconfig, the kernel build
+	libelf-dev    # objtool (CONFIG_UNWINDER_ORC)
+	libssl-dev    # certs, sign-file
+	lz4           # CONFIG_KERNEL_LZ4
+	dpkg-dev      # dpkg-deb: the linux-source-6.1 package
+	xz-utils      # its tarball
+	kmod          # depmod
+)
+
 verbose=
 if [ "${1:-}" = -v ]; then
 	verbose=1
@@ -72,8 +83,9 @@ for g in "$@"; do
 	case "$g" in
 	testbed) PACKAGES+=("${TESTBED[@]}") ;;
 	packaging) PACKAGES+=("${PACKAGING[@]}") ;;
-	all) PACKAGES+=("${TESTBED[@]}" "${PACKAGING[@]}") ;;
-	*) echo "deps: unknown group $g (testbed, packaging, all)" >&2; exit 2 ;;
+	debug) PACKAGES+=("${DEBUG[@]}") ;;
+	all) PACKAGES+=("${TESTBED[@]}" "${PACKAGING[@]}" "${DEBUG[@]}") ;;
+	*) echo "deps: unknown group $g (testbed, packaging, debug, all)" >&2; exit 2 ;;
 	esac
 done
 
