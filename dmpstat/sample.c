@@ -226,7 +226,8 @@ static void read_devices(struct sample *s, const char *base)
 	if (errno)
 		fatal("%s: %s", base, strerror(errno));
 	closedir(dir);
-	qsort(s->dev, s->n, sizeof(*s->dev), dev_cmp);
+	if (s->n)
+		qsort(s->dev, s->n, sizeof(*s->dev), dev_cmp);
 }
 
 struct disk_ent {
@@ -313,7 +314,8 @@ static void read_disks(struct sample *s, const char *root)
 	v.n = 0;
 	if (parse_diskstats(buf, len, disk_add, &v, &why))
 		fatal("%s: malformed (%s)", path, why);
-	qsort(v.e, v.n, sizeof(*v.e), disk_cmp);
+	if (v.n)
+		qsort(v.e, v.n, sizeof(*v.e), disk_cmp);
 	/* both sorted by minor (all_devs last, and never in diskstats) */
 	for (i = 0, j = 0; i < s->n && j < v.n;) {
 		struct dev *d = &s->dev[i];
