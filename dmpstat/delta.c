@@ -4,10 +4,15 @@
  *
  * Devices are matched by kernel name with a merge of the two sorted samples.
  * A device counts "since then" (its current counters are the delta) when it
- * is new, when its device-mapper name changed (the kernel name was reused by
- * another device), or when a counter went down (a reset). The block layer's
- * counters are judged on their own (a dmp reset does not touch them), so a
- * rate is never negative nor made of a difference of unrelated counters.
+ * is new, when one of its counters went down (a reset), or when its
+ * device-mapper name changed and the block layer's counters of its dm-N went
+ * down (the kernel name was reused by a new device). A name change with no
+ * counter going down is a rename (dmsetup rename): the counts go on. (A new
+ * device that, under a reused kernel name, already did more I/O of every
+ * kind than the removed one had is taken for a rename: its delta is then too
+ * small, never negative.) The block layer's counters are judged on their
+ * own (a reset of dmp's counters does not touch them), so a rate is never
+ * negative nor made of a difference of unrelated counters.
  *
  * The formulas of r_await, w_await, aqu-sz and %util are those of sysstat's
  * iostat -x (write_ext_stat() and compute_ext_disk_stats()): with the
@@ -46,29 +51,25 @@ static void one_delta(const struct dev *p, const struct dev *c,
 		      struct dev_delta *o)
 {
 	uint64_t pf[6], cf[6];
+	bool disk_down = false;
 	int i;
 
+	if (p && p->has_disk && c->has_disk) {
+		disk_fields(&p->disk, pf);
+		disk_fields(&c->disk, cf);
+		disk_down = any_down(pf, cf, 6);
+	}
 	o->cur = c;
-	o->restarted = !p || strcmp(p->name, c->name) ||
-		       any_down(p->c, c->c, NCOUNTERS);
+	o->restarted = !p || any_down(p->c, c->c, NCOUNTERS) ||
+		       (strcmp(p->name, c->name) && disk_down);
 	for (i = 0; i < NCOUNTERS; i++)
 		o->c[i] = o->restarted ? c->c[i] : c->c[i] - p->c[i];
 
-	o->has_disk = c->has_disk;
-	if (!c->has_disk)
-		return;
-	disk_fields(&c->disk, cf);
-	if (!p || strcmp(p->name, c->name)) {
+	o->has_disk = c->has_disk && (!p || p->has_disk);
+	if (!o->has_disk)
+		return;		/* none, or missed last time: no interval */
+	if (!p || disk_down) {
 		o->disk = c->disk;	/* a new block device: since it appeared */
-		return;
-	}
-	if (!p->has_disk) {
-		o->has_disk = false;	/* missed last time: no interval */
-		return;
-	}
-	disk_fields(&p->disk, pf);
-	if (any_down(pf, cf, 6)) {
-		o->disk = c->disk;	/* another device under the same names */
 		return;
 	}
 	o->disk.rd_ios = cf[0] - pf[0];

@@ -238,13 +238,13 @@ int parse_diskstats(const char *buf, size_t len, diskstats_fn fn, void *arg,
 			return -1;
 		}
 		if (nl < 4 || nl >= sizeof(kname) || strncmp(name, "dm-", 3)) {
-			p = eol + 1;
+			p = eol == end ? end : eol + 1;
 			continue;
 		}
 		memcpy(kname, name, nl);
 		kname[nl] = '\0';
 		if (parse_kname(kname, &minor)) {
-			p = eol + 1;
+			p = eol == end ? end : eol + 1;
 			continue;
 		}
 		n = parse_fields(&q, eol, f, 11, why);
@@ -256,7 +256,7 @@ int parse_diskstats(const char *buf, size_t len, diskstats_fn fn, void *arg,
 		}
 		fields_to_disk(f, &d);
 		fn(arg, minor, &d);
-		p = eol + 1;
+		p = eol == end ? end : eol + 1;
 	}
 	return 0;
 }

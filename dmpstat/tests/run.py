@@ -314,14 +314,17 @@ def interval_json_deltas_add_up():
 
 
 @case
-def reset_added_removed_reused():
+def reset_added_removed_reused_renamed():
     base = new_root("churn")
     t0 = Tree(os.path.join(base, "0"), 10.0)
     t0.dev(0, "a", [10, 10240, 10, 10240, 0, 0, 0, 0, 0], disk=(10, 50, 10, 60, 100, 110))
     t0.dev(1, "gone", [1, 512, 0, 0, 0, 0, 0, 0, 0], disk=(1, 1, 0, 0, 1, 1))
     t0.dev(2, "old", [50, 51200, 0, 0, 0, 0, 0, 0, 0], disk=(50, 500, 0, 0, 500, 500))
+    t0.dev(4, "before", [7, 700, 7, 700, 0, 0, 0, 0, 0], disk=(7, 7, 7, 7, 7, 7))
     t0.all([61, 61952, 10, 10240, 0, 0, 0, 0, 0])
     t1 = Tree(os.path.join(base, "1"), 12.0)
+    # renamed (dmsetup rename): nothing went down, the counts go on
+    t1.dev(4, "after", [8, 800, 9, 900, 0, 0, 0, 0, 0], disk=(8, 8, 9, 9, 9, 9))
     ca = [2, 4096, 1, 512, 0, 0, 0, 0, 0]     # reset, then a little I/O
     t1.dev(0, "a", ca, disk=(12, 54, 11, 61, 104, 115))
     cn = [80, 81920, 0, 0, 0, 0, 0, 0, 0]     # dm-2 is another device now, busier
@@ -334,10 +337,11 @@ def reset_added_removed_reused():
     eq("stderr", "", err)
     doc = json.loads(out)
     got = {d["device"]: d for d in doc["devices"]}
-    eq("devices", ["dm-0", "dm-2", "dm-3", "all_devs"], [d["device"] for d in doc["devices"]])
+    eq("devices", ["dm-0", "dm-2", "dm-3", "dm-4", "all_devs"], [d["device"] for d in doc["devices"]])
     for k, c, restarted, dd in [("dm-0", ca, True, (2, 4, 1, 1, 4, 5)),
                                 ("dm-2", cn, True, (80, 160, 0, 0, 90, 160)),
                                 ("dm-3", cadd, True, (5, 5, 0, 0, 5, 5)),
+                                ("dm-4", [1, 100, 2, 200, 0, 0, 0, 0, 0], False, (1, 1, 2, 2, 2, 2)),
                                 ("all_devs", [85, 88576, 1, 512, 0, 0, 0, 0, 0], False, None)]:
         dev = got[k]
         eq(k + " restarted", restarted, dev["restarted"])
@@ -354,6 +358,7 @@ def reset_added_removed_reused():
     exp = table(INT_HEAD, [int_row("dm-0", "a", ca, 2.0, (2, 4, 1, 1, 4, 5)),
                            int_row("dm-2", "new", cn, 2.0, (80, 160, 0, 0, 90, 160)),
                            int_row("dm-3", "added", cadd, 2.0, (5, 5, 0, 0, 5, 5)),
+                           int_row("dm-4", "after", [1, 100, 2, 200, 0, 0, 0, 0, 0], 2.0, (1, 1, 2, 2, 2, 2)),
                            int_row("all_devs", None, [85, 88576, 1, 512, 0, 0, 0, 0, 0], 2.0, None)])
     eq("text", exp, out)
 
@@ -577,6 +582,17 @@ def closed_pipe():
                        % (BIN, t.root), shell=True, executable="/bin/bash", capture_output=True,
                        text=True, timeout=20, env=dict(os.environ, ASAN_OPTIONS="detect_leaks=0"))
     eq("pipe status", ("0\n", ""), (p.stdout, p.stderr))
+
+
+@case
+def write_error():
+    """A full disk is an error (not a closed pipe): message, exit 1."""
+    t = basic_tree(new_root("full"))
+    with open("/dev/full", "w") as full:
+        p = subprocess.run([BIN, "--root", t.root], stdout=full, stderr=subprocess.PIPE,
+                           text=True, timeout=20)
+    eq("rc", 1, p.returncode)
+    eq("message", "dmpstat: write error: No space left on device\n", p.stderr)
 
 
 @case
