@@ -68,6 +68,26 @@ static const struct option long_opts[] = {
 static struct source src;
 static struct sample samples[2];
 
+/* SIGINT or SIGTERM during the loop: finish the report, then die of it */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop(int sig)
+{
+	stop_signal = sig;
+}
+
+static void stop_if_asked(void)
+{
+	int sig = stop_signal;
+
+	if (!sig)
+		return;
+	flush_stdout();
+	signal(sig, SIG_DFL);
+	raise(sig);
+	_exit(128 + sig);
+}
+
 /* the DEVICE arguments, sorted, each with whether a device matched it */
 static struct {
 	const char **arg;
@@ -224,7 +244,7 @@ static void sleep_until(double t)
 	if (ts.tv_nsec >= 1000000000L)
 		ts.tv_nsec = 999999999L;
 	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) ==
-	       EINTR)
+	       EINTR && !stop_signal)
 		;
 }
 
@@ -242,7 +262,13 @@ static void interval_loop(const struct out_opts *o, double interval,
 	struct sample *prev = &samples[0], *cur = &samples[1], *t;
 	unsigned long reports = 0;
 	double deadline = prev->mono;
+	/* SA_RESTART: a write blocked on a full pipe goes on (clock_nanosleep
+	 * is interrupted all the same, signal(7)) */
+	struct sigaction sa = { .sa_handler = on_stop, .sa_flags = SA_RESTART };
 
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
 	if (!omit_first) {
 		const struct dev **devs;
 		size_t n = select_devs(prev, &devs);
@@ -262,9 +288,11 @@ static void interval_loop(const struct out_opts *o, double interval,
 				deadline = now;	/* fell behind (suspend): resync */
 			sleep_until(deadline);
 		}
+		stop_if_asked();
 		sample_take(&src, cur);
 		n = delta_compute(prev, cur, keep, NULL, &d);
 		out_interval(o, cur, cur->mono - prev->mono, d, n);
+		stop_if_asked();
 		reports++;
 		t = prev;
 		prev = cur;

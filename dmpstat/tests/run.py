@@ -585,6 +585,25 @@ def closed_pipe():
 
 
 @case
+def stopped_by_signal():
+    """SIGTERM or SIGINT: the report being written is finished, then it dies of
+    the signal; also while blocked writing into a full pipe (not read here
+    until the signal was sent)."""
+    import signal
+    t = basic_tree(new_root("sig"))
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        p = subprocess.Popen([BIN, "--root", t.root, "-j", "0.01"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, env=dict(os.environ, ASAN_OPTIONS="detect_leaks=0"))
+        time.sleep(0.3)
+        p.send_signal(sig)
+        out, err = p.communicate(timeout=10)
+        eq("status and stderr", (-sig, b""), (p.returncode, err))
+        check(out.endswith(b"\n"), "last line cut")
+        for line in out.decode().splitlines():
+            json.loads(line)
+
+
+@case
 def write_error():
     """A full disk is an error (not a closed pipe): message, exit 1."""
     t = basic_tree(new_root("full"))
