@@ -163,7 +163,7 @@ static void json_head(const struct sample *s, const char *report, double secs)
 	if (secs < 0)
 		printf("null");
 	else
-		printf("%.3f", secs);
+		printf("%.6f", secs);
 	printf(",\"devices\":[");
 }
 
