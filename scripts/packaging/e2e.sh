@@ -26,7 +26,9 @@
 #     disables the timer and removes dmp.prom);
 #  7. purge every kernel headers package: the .deb (and the rpm scriptlets)
 #     must still install and go cleanly (exit 0); then again with no kernel
-#     at all (a container).
+#     at all (a container);
+#  8. dmp-utils without node_exporter: its service makes the directory,
+#     purging dmp-utils takes it away again.
 #
 # The base system (mmdebstrap, ~5 min) is cached under $DMP_CACHE/pkg, keyed
 # by the date and its recipe, so later runs the same day start from it; the
@@ -308,7 +310,14 @@ size=$(($(du -sm "$R" | cut -f1) * 5 / 4 + 512))
 IMG=$WORK/disk.img
 rm -f "$IMG"
 truncate -s "${size}M" "$IMG"
+# The image has no package lists: the guest's `apt-get purge dmp-utils` needs
+# none, and with them apt rebuilds its cache (cleaned above) from them under
+# TCG first (80 s). The chroot keeps them for the steps below.
+mv "$R/var/lib/apt/lists" "$WORK/apt-lists"
+mkdir -p "$R/var/lib/apt/lists/partial"
 check mkfs-image mkfs.ext4 -q -F -L dmp-e2e -d "$R" "$IMG"
+rm -rf "$R/var/lib/apt/lists"
+mv "$WORK/apt-lists" "$R/var/lib/apt/lists"
 phase_end
 
 # --- 4. boot each kernel --------------------------------------------------------
@@ -468,6 +477,23 @@ if [ -n "$RPM" ]; then
 	check nokernel-rpm-post-exit0 in_root "$R" sh /root/rpm-post.sh 1
 	check nokernel-rpm-preun-exit0 in_root "$R" sh /root/rpm-preun.sh 0
 fi
+phase_end
+
+# --- 8. dmp-utils without node_exporter --------------------------------------
+# The service makes node_exporter's directory itself; purging dmp-utils
+# takes away what it made (no package owns it then).
+
+phase_start "dmp-utils without node_exporter"
+check nonode-purge-node-exporter apt_in "$R" purge prometheus-node-exporter
+check nonode-no-dir test ! -e "$R/var/lib/prometheus"
+check nonode-install-utils apt_in "$R" install "/root/${UDEB##*/}"
+# the service's command, as systemd runs it (no systemd in a chroot)
+svc=$(sed -n "s/^ExecStart=\/bin\/sh -c '\(.*\)'\$/\1/p" \
+	"$R/lib/systemd/system/dmpstat-prometheus.service" | sed 's/\$\$/$/g')
+check nonode-service-exit0 in_root "$R" /bin/sh -c "$svc"
+check nonode-service-wrote grep -qx 'dmp_module_loaded 0' "$R/var/lib/prometheus/node-exporter/dmp.prom"
+check nonode-purge-utils apt_in "$R" purge dmp-utils
+check nonode-purge-removed-dir test ! -e "$R/var/lib/prometheus"
 phase_end
 
 if [ -z "${E2E_KEEP:-}" ]; then
