@@ -6,13 +6,14 @@
 .PHONY: deb rpm dkms-install dkms-uninstall version-check lint-packaging \
 	check-packaging
 
-# dist/dmp-dkms_<v>-<r>_all.deb, built by dpkg-buildpackage -us -uc -b from a
-# clean export of the tree.
+# dist/dmp-dkms_<v>-<r>_all.deb and dist/dmp-utils_<v>-<r>_<arch>.deb (with
+# its -dbgsym), built by dpkg-buildpackage -us -uc -b from a clean export of
+# the tree.
 deb:
 	scripts/packaging/build-deb.sh
 
-# dist/dmp-dkms-<v>-<r>.noarch.rpm and the .src.rpm: rpmbuild -ta on a
-# `git archive` tarball (dist/dmp-<v>.tar.gz).
+# dist/dmp-dkms-<v>-<r>.noarch.rpm, dist/dmp-utils-<v>-<r>.<arch>.rpm and the
+# .src.rpm: rpmbuild -ta on a `git archive` tarball (dist/dmp-<v>.tar.gz).
 rpm:
 	scripts/packaging/build-rpm.sh
 
@@ -29,7 +30,8 @@ dkms-uninstall:
 version-check:
 	scripts/version-check.sh
 
-# version-check, build both packages, lintian and rpmlint without errors.
+# version-check, build the packages, lintian and rpmlint without errors,
+# dmpstat's hardening (blhc, hardening-check), shellcheck.
 lint-packaging:
 	scripts/packaging/lint.sh
 

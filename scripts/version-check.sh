@@ -1,7 +1,7 @@
 #!/bin/bash
 # version-check.sh - the version in dmp/dmp_version.h (the one source) must be
-# the version of debian/changelog's top entry (upstream part), of dmp.spec and
-# of dkms.conf (unless dkms.conf holds the #MODULE_VERSION# placeholder that
+# the version of debian/changelog's top entry (upstream part), of dmp.spec, of
+# dmpstat's man page and of dkms.conf (unless dkms.conf holds the #MODULE_VERSION# placeholder that
 # the packaging substitutes). Exits 1 and names the ones that disagree.
 set -u
 . "$(dirname "$0")/packaging/lib.sh"
@@ -43,6 +43,13 @@ report "dmp.spec Version" "$spec"
 specchg=$(sed -n '/^%changelog/,${/^\*/{s/.*[[:space:]]\([^[:space:]]*\)$/\1/p;q}}' dmp.spec)
 specchg=${specchg%-*}
 report "dmp.spec %changelog (top entry)" "$specchg"
+
+# dmpstat takes DMP_VERSION from dmp/dmp_version.h when compiled; its man
+# page says it in .TH: .TH DMPSTAT 8 "<date>" "dmp <version>" ...
+if [ -f dmpstat/dmpstat.8 ]; then
+	man=$(sed -n 's/^\.TH[[:space:]].*"dmp \([^"]*\)".*/\1/p' dmpstat/dmpstat.8 | head -n1)
+	report "dmpstat/dmpstat.8 .TH" "$man"
+fi
 
 dkms=$(sed -n 's/^PACKAGE_VERSION=["'\'']\{0,1\}\([^"'\'']*\).*/\1/p' dkms.conf)
 if [ "$dkms" = "#MODULE_VERSION#" ]; then

@@ -1,5 +1,6 @@
 #!/bin/bash
-# build-deb.sh - build dmp-dkms_<v>_all.deb (make deb).
+# build-deb.sh - build dmp-dkms_<v>_all.deb and dmp-utils_<v>_<arch>.deb
+# (make deb).
 #
 # Builds from a clean export of the tree (what a fresh clone holds, see
 # pkg_export in lib.sh) in build/deb.XXXXXX/, so the work tree is never touched,

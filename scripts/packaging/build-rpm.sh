@@ -1,6 +1,6 @@
 #!/bin/bash
-# build-rpm.sh - build dmp-dkms-<v>-<r>.noarch.rpm and dmp-<v>-<r>.src.rpm
-# (make rpm).
+# build-rpm.sh - build dmp-dkms-<v>-<r>.noarch.rpm, dmp-utils-<v>-<r>.<arch>.rpm
+# and dmp-<v>-<r>.src.rpm (make rpm).
 #
 # `git archive` makes dist/dmp-<v>.tar.gz (prefix dmp-<v>/, dmp.spec at its
 # top), then `rpmbuild -ta` builds it with a private _topdir in build/rpm.XXXXXX/;
@@ -25,9 +25,17 @@ if [ -z "$packager" ] && name=$(git -C "$PKG_TOP" config user.name) &&
 	packager="$name <$email>"
 fi
 [ -n "$packager" ] || packager=$(sed -n 's/^Maintainer:[[:space:]]*//p' "$PKG_TOP/debian/control")
-rpmbuild -ta "$tarball" \
+# On Debian, rpm's own database is empty, so BuildRequires (gcc, make) cannot
+# be checked: the host's packages are what deps.sh installed.
+nodeps=
+if ! rpm -q gcc >/dev/null 2>&1; then
+	nodeps=--nodeps
+fi
+rpmbuild -ta "$tarball" $nodeps \
 	${packager:+--define "packager $packager"} \
 	--define "_topdir $top" \
 	--define "_rpmdir $PKG_DIST" --define "_srcrpmdir $PKG_DIST" \
 	--define '_build_name_fmt %%{NAME}-%%{VERSION}-%%{RELEASE}.%%{ARCH}.rpm'
-ls "$PKG_DIST"/dmp-dkms-"$version"-*.noarch.rpm "$PKG_DIST"/dmp-"$version"-*.src.rpm
+ls "$PKG_DIST"/dmp-dkms-"$version"-*.noarch.rpm \
+	"$PKG_DIST"/dmp-utils-"$version"-*."$(rpm --eval '%{_arch}')".rpm \
+	"$PKG_DIST"/dmp-"$version"-*.src.rpm

@@ -1,31 +1,41 @@
 #!/bin/bash
 # e2e.sh - end-to-end test of the packaging (make check-packaging).
 #
-#  1. build dmp-dkms_<v>_all.deb from a clean export of the tree, and the
-#     .rpm; version-check, lintian and rpmlint (no errors);
-#  2. install the .deb into a fresh bookworm system (systemd, udev, dkms, the
-#     stock kernel and its headers): DKMS must build dmp for the chroot's
-#     kernel (not the host's: `uname -r` differs in a chroot);
+#  1. build dmp-dkms_<v>_all.deb and dmp-utils_<v>_<arch>.deb from a clean
+#     export of the tree, and the .rpms; version-check, lintian and rpmlint
+#     (no errors), dmpstat's hardening;
+#  2. install both .debs into a fresh bookworm system (systemd, udev, dkms,
+#     the stock kernel and its headers, Debian's prometheus-node-exporter):
+#     DKMS must build dmp for the chroot's kernel (not the host's: `uname -r`
+#     differs in a chroot);
 #  3. install the bookworm-backports kernel and headers: DKMS must rebuild dmp
 #     for it from its kernel hooks;
 #  4. make a disk image of that system (mkfs.ext4 -d, no loop mount) and boot
 #     each kernel under QEMU/TCG with its own initrd and systemd; a oneshot unit
 #     (guest/dmp-e2e-check) checks modules-load.d, udev, dmsetup, the counters,
 #     the reset permissions and dkms status, and writes its verdict to the
-#     second serial port;
-#  5. purge the .deb: the module goes from every kernel;
-#  6. run the .rpm's %post/%preun by hand in the same system (build for every
-#     kernel, keep on upgrade, remove on erase);
+#     second serial port; on the first kernel also dmp-utils: the timer
+#     enabled as README says, I/O of known size scraped from node_exporter
+#     on 127.0.0.1:9100, `dmpstat --reset` by a member of disk, the module
+#     unloaded, and `apt-get purge dmp-utils` on the running system; the
+#     metrics it saw are checked on the host with `promtool check metrics`;
+#  5. purge the .debs (dmp-utils with its timer enabled, offline): the module
+#     goes from every kernel, the units and their enablement go;
+#  6. run the .rpms' scriptlets by hand in the same system (dmp-dkms: build
+#     for every kernel, keep on upgrade, remove on erase; dmp-utils: erase
+#     disables the timer and removes dmp.prom);
 #  7. purge every kernel headers package: the .deb (and the rpm scriptlets)
 #     must still install and go cleanly (exit 0); then again with no kernel
-#     at all (a container).
+#     at all (a container);
+#  8. dmp-utils without node_exporter: its service makes the directory,
+#     purging dmp-utils takes it away again.
 #
 # The base system (mmdebstrap, ~5 min) is cached under $DMP_CACHE/pkg, keyed
 # by the date and its recipe, so later runs the same day start from it; the
 # freshly built .deb is always installed. `e2e.sh prepare` only makes it.
 # Needs root (chroot, mmdebstrap), mmdebstrap, qemu-system-x86_64, e2fsprogs,
-# dpkg-buildpackage, dh-dkms, rpmbuild, rpmlint, lintian and access to
-# deb.debian.org. At most one QEMU runs at a time.
+# dpkg-buildpackage, dh-dkms, rpmbuild, rpmlint, lintian, hardening-check,
+# promtool and access to deb.debian.org. At most one QEMU runs at a time.
 #
 # Prints one line per check and ends with "N passed, M failed"; exits non-zero
 # when a check failed.
@@ -39,7 +49,7 @@ set -u
 
 [ "$(id -u)" = 0 ] || pkg_die "must run as root (chroot, mmdebstrap)"
 pkg_deps
-for t in mmdebstrap qemu-system-x86_64 mkfs.ext4 dpkg-buildpackage unshare; do
+for t in mmdebstrap qemu-system-x86_64 mkfs.ext4 dpkg-buildpackage unshare promtool hardening-check; do
 	command -v "$t" >/dev/null || pkg_die "$t is missing"
 done
 
@@ -178,7 +188,10 @@ dkms_ko() { ls "$1/lib/modules/$2/updates/dkms/"dmp.ko* >/dev/null 2>&1; }
 
 # openssl: DKMS signs modules with its MOK key (/var/lib/dkms/mok.*) as on a
 # typical installed system
-MAIN_PKGS="systemd,systemd-sysv,udev,kmod,dmsetup,dkms,linux-image-amd64,linux-headers-amd64,gcc,make,e2fsprogs,initramfs-tools,openssl"
+# prometheus-node-exporter (Debian's, enabled by its package; its textfile
+# directory is /var/lib/prometheus/node-exporter) and curl: dmp-utils' timer
+# feeding it, scraped as Prometheus would
+MAIN_PKGS="systemd,systemd-sysv,udev,kmod,dmsetup,dkms,linux-image-amd64,linux-headers-amd64,gcc,make,e2fsprogs,initramfs-tools,openssl,prometheus-node-exporter,curl"
 # the backports kernel is only downloaded into the base; each run installs it
 MAIN_HOOK='chroot "$1" apt-get clean && chroot "$1" apt-get install -y -q --download-only -t bookworm-backports linux-image-amd64 linux-headers-amd64'
 
@@ -204,7 +217,9 @@ else
 	finish
 fi
 DEB=$(ls "$DEB_OUT"/dmp-dkms_"$VERSION"-*_all.deb 2>/dev/null | head -n1)
+UDEB=$(ls "$DEB_OUT"/dmp-utils_"$VERSION"-*_"$(dpkg --print-architecture)".deb 2>/dev/null | head -n1)
 check deb-exists test -f "$DEB"
+check deb-utils-exists test -f "$UDEB"
 contents=$(dpkg-deb -c "$DEB" | awk '{print $6}' | sed 's|^\./|/|')
 for f in "/usr/src/dmp-$VERSION/dkms.conf" "/usr/src/dmp-$VERSION/dmp/Kbuild" \
 	/usr/lib/modules-load.d/dmp.conf /lib/udev/rules.d/60-dmp.rules; do
@@ -215,14 +230,23 @@ $contents
 EOF"
 dpkg-deb --fsys-tarfile "$DEB" | tar -xO "./usr/src/dmp-$VERSION/dkms.conf" >"$WORK/dkms.conf"
 check deb-dkms-conf-version grep -qx "PACKAGE_VERSION=\"$VERSION\"" "$WORK/dkms.conf"
+ucontents=$(dpkg-deb -c "$UDEB" | awk '{print $6}' | sed 's|^\./|/|')
+for f in /usr/bin/dmpstat /usr/share/man/man8/dmpstat.8.gz \
+	/usr/share/bash-completion/completions/dmpstat \
+	/lib/systemd/system/dmpstat-prometheus.service /lib/systemd/system/dmpstat-prometheus.timer; do
+	check "deb-utils-has:$f" grep -qx "$f" <<<"$ucontents"
+done
+check deb-utils-arch test "$(dpkg-deb -f "$UDEB" Architecture)" = "$(dpkg --print-architecture)"
+check deb-utils-hardening sh -c "'$PKG_TOP/scripts/packaging/hardening.sh' '$UDEB' >'$WORK/hardening.log' 2>&1"
 phase_end
 
 phase_start "lint"
 check version-check "$PKG_TOP/scripts/version-check.sh"
-check lintian-no-errors lintian --fail-on error --tag-display-limit 0 "$DEB"
+check lintian-no-errors lintian --fail-on error --tag-display-limit 0 "$DEB" "$UDEB"
 if command -v rpmbuild >/dev/null && command -v rpmlint >/dev/null; then
 	check rpm-build sh -c "DIST='$WORK/rpm' '$PKG_TOP/scripts/packaging/build-rpm.sh' >'$WORK/build-rpm.log' 2>&1"
 	check rpmlint-no-errors rpmlint -r "$PKG_TOP/dmp.rpmlintrc" "$WORK/rpm/dmp-dkms-$VERSION"-*.noarch.rpm \
+		"$WORK/rpm/dmp-utils-$VERSION"-*."$(rpm --eval '%{_arch}')".rpm \
 		"$WORK/rpm/dmp-$VERSION"-*.src.rpm "$PKG_TOP/dmp.spec"
 else
 	fail rpm-build "rpmbuild or rpmlint is missing"
@@ -238,11 +262,11 @@ MAIN_BASE=$(base bookworm-system "$MAIN_PKGS" "$MAIN_HOOK") || {
 }
 R=$WORK/root
 copy_base "$MAIN_BASE" "$R"
-cp "$DEB" "$R/root/"
+cp "$DEB" "$UDEB" "$R/root/"
 KV1=$(kernels "$R")
 printf '    host kernel %s, chroot kernel %s\n' "$(uname -r)" "$KV1"
 check chroot-one-kernel test "$(printf '%s\n' "$KV1" | wc -l)" -eq 1
-check install-exit0 apt_in "$R" install "/root/${DEB##*/}"
+check install-exit0 apt_in "$R" install "/root/${DEB##*/}" "/root/${UDEB##*/}"
 check dkms-built-for-chroot-kernel dkms_ko "$R" "$KV1"
 check dkms-not-for-host-kernel test ! -e "$R/lib/modules/$(uname -r)/updates/dkms"
 check dkms-status-installed dkms_installed "$R" "$KV1"
@@ -286,18 +310,26 @@ size=$(($(du -sm "$R" | cut -f1) * 5 / 4 + 512))
 IMG=$WORK/disk.img
 rm -f "$IMG"
 truncate -s "${size}M" "$IMG"
+# The image has no package lists: the guest's `apt-get purge dmp-utils` needs
+# none, and with them apt rebuilds its cache (cleaned above) from them under
+# TCG first (80 s). The chroot keeps them for the steps below.
+mv "$R/var/lib/apt/lists" "$WORK/apt-lists"
+mkdir -p "$R/var/lib/apt/lists/partial"
 check mkfs-image mkfs.ext4 -q -F -L dmp-e2e -d "$R" "$IMG"
+rm -rf "$R/var/lib/apt/lists"
+mv "$WORK/apt-lists" "$R/var/lib/apt/lists"
 phase_end
 
 # --- 4. boot each kernel --------------------------------------------------------
 
+# boot KVER [MONITOR]: MONITOR=1 also checks dmp-utils (guest section 8)
 boot() {
-	local kv=$1 con=$WORK/console-$1.log res=$WORK/result-$1.txt rc
+	local kv=$1 monitor=${2:-0} con=$WORK/console-$1.log res=$WORK/result-$1.txt rc
 	: >"$con"
 	: >"$res"
 	timeout "$BOOT_TIMEOUT" qemu-system-x86_64 -accel tcg -m 2560 -smp 2 \
 		-kernel "$WORK/vmlinuz-$kv" -initrd "$WORK/initrd.img-$kv" \
-		-append "root=/dev/vda rw console=ttyS0 panic=-1 systemd.show_status=1" \
+		-append "root=/dev/vda rw console=ttyS0 panic=-1 systemd.show_status=1 dmp_e2e.monitor=$monitor" \
 		-drive "file=$IMG,if=virtio,format=raw,snapshot=on" \
 		-serial "file:$con" -serial "file:$res" \
 		-display none -monitor none -nic none -no-reboot </dev/null
@@ -314,6 +346,18 @@ boot() {
 		esac
 	done <"$res.clean"
 	check "boot-$kv-checks-completed" grep -qx DONE "$res.clean"
+	if [ "$monitor" = 1 ]; then
+		# dmp.prom as the timer wrote it, and the dmp families node_exporter
+		# served: the Prometheus text format, lint-clean
+		sed -n 's/^prom-file //p' "$res.clean" >"$WORK/dmp-$kv.prom"
+		sed -n 's/^prom-scrape //p' "$res.clean" >"$WORK/scrape-$kv.prom"
+		printf '    dmp.prom: %s lines, scraped: %s lines\n' \
+			"$(wc -l <"$WORK/dmp-$kv.prom")" "$(wc -l <"$WORK/scrape-$kv.prom")"
+		for f in dmp scrape; do
+			check "promtool-$f-$kv" sh -c "grep -q '^dmp_' '$WORK/$f-$kv.prom' &&
+				promtool check metrics <'$WORK/$f-$kv.prom'"
+		done
+	fi
 	if grep -qE 'Kernel panic|BUG:|Oops' "$con"; then
 		fail "boot-$kv-console-clean" "$(grep -m1 -E 'Kernel panic|BUG:|Oops' "$con")"
 	else
@@ -321,9 +365,12 @@ boot() {
 	fi
 }
 
+# dmp-utils and node_exporter on the first (Debian's stock) kernel only
+monitor=1
 for kv in $KV1 $KV2; do
 	phase_start "boot $kv"
-	boot "$kv"
+	boot "$kv" "$monitor"
+	monitor=0
 	phase_end
 done
 
@@ -332,7 +379,19 @@ done
 phase_start "purge"
 printf '#!/bin/sh\nexit 101\n' >"$R/usr/sbin/policy-rc.d"
 chmod 755 "$R/usr/sbin/policy-rc.d"
-check purge-exit0 apt_in "$R" purge dmp-dkms
+# dmp-utils with its timer enabled by an admin (offline, as in a chroot):
+# purge removes the units and the enablement
+in_root "$R" systemctl enable dmpstat-prometheus.timer >/dev/null 2>&1
+check purge-utils-enabled-before test -L "$R/etc/systemd/system/timers.target.wants/dmpstat-prometheus.timer"
+ufiles=$(in_root "$R" dpkg-query -L dmp-utils | while read -r f; do
+	if [ -f "$R$f" ]; then printf '%s\n' "$f"; fi
+done)
+check purge-exit0 apt_in "$R" purge dmp-utils dmp-dkms
+check purge-utils-link-gone test ! -e "$R/etc/systemd/system/timers.target.wants/dmpstat-prometheus.timer" \
+	-a ! -L "$R/etc/systemd/system/timers.target.wants/dmpstat-prometheus.timer"
+left=$(for f in $ufiles; do if [ -e "$R$f" ]; then echo "$f"; fi; done)
+check purge-utils-no-files test -z "$left"
+[ -z "$left" ] || printf '    left behind: %s\n' "$left"
 for kv in $KV1 $KV2; do
 	check "purge-removed-module-$kv" sh -c "! ls '$R/lib/modules/$kv/updates/dkms/'dmp.ko* >/dev/null 2>&1"
 done
@@ -365,6 +424,30 @@ if [ -n "$RPM" ]; then
 else
 	fail rpm-scriptlets "no rpm was built"
 fi
+# dmp-utils: post on install, then erase with the timer enabled and a dmp.prom
+URPM=$(ls "$WORK/rpm/dmp-utils-$VERSION"-*."$(rpm --eval '%{_arch}')".rpm 2>/dev/null | head -n1)
+if [ -n "$URPM" ]; then
+	wants=$R/etc/systemd/system/timers.target.wants/dmpstat-prometheus.timer
+	prom=$R/var/lib/prometheus/node-exporter/dmp.prom
+	(cd "$R" && rpm2cpio "$URPM" | cpio -idm --quiet)
+	for sc in POSTIN PREUN POSTUN; do
+		rpm -qp --qf "%{$sc}\n" "$URPM" >"$R/root/rpm-utils-$sc.sh"
+	done
+	check rpm-utils-post-exit0 in_root "$R" sh /root/rpm-utils-POSTIN.sh 1
+	check rpm-utils-post-not-enabled test ! -L "$wants"
+	in_root "$R" systemctl enable dmpstat-prometheus.timer >/dev/null 2>&1
+	mkdir -p "${prom%/*}"
+	echo 'dmp_module_loaded 0' >"$prom"
+	check rpm-utils-preun-erase-exit0 in_root "$R" sh /root/rpm-utils-PREUN.sh 0
+	check rpm-utils-preun-disables test ! -L "$wants"
+	check rpm-utils-postun-erase-exit0 in_root "$R" sh /root/rpm-utils-POSTUN.sh 0
+	check rpm-utils-postun-removes-prom test ! -e "$prom"
+	rpm -qlp "$URPM" | sort -r | while read -r f; do
+		rm -f "$R$f" 2>/dev/null || rmdir "$R$f" 2>/dev/null
+	done
+else
+	fail rpm-utils-scriptlets "no dmp-utils rpm was built"
+fi
 phase_end
 
 # --- 7. no kernel headers at all, then no kernel at all ----------------------
@@ -394,6 +477,23 @@ if [ -n "$RPM" ]; then
 	check nokernel-rpm-post-exit0 in_root "$R" sh /root/rpm-post.sh 1
 	check nokernel-rpm-preun-exit0 in_root "$R" sh /root/rpm-preun.sh 0
 fi
+phase_end
+
+# --- 8. dmp-utils without node_exporter --------------------------------------
+# The service makes node_exporter's directory itself; purging dmp-utils
+# takes away what it made (no package owns it then).
+
+phase_start "dmp-utils without node_exporter"
+check nonode-purge-node-exporter apt_in "$R" purge prometheus-node-exporter
+check nonode-no-dir test ! -e "$R/var/lib/prometheus"
+check nonode-install-utils apt_in "$R" install "/root/${UDEB##*/}"
+# the service's command, as systemd runs it (no systemd in a chroot)
+svc=$(sed -n "s/^ExecStart=\/bin\/sh -c '\(.*\)'\$/\1/p" \
+	"$R/lib/systemd/system/dmpstat-prometheus.service" | sed 's/\$\$/$/g')
+check nonode-service-exit0 in_root "$R" /bin/sh -c "$svc"
+check nonode-service-wrote grep -qx 'dmp_module_loaded 0' "$R/var/lib/prometheus/node-exporter/dmp.prom"
+check nonode-purge-utils apt_in "$R" purge dmp-utils
+check nonode-purge-removed-dir test ! -e "$R/var/lib/prometheus"
 phase_end
 
 if [ -z "${E2E_KEEP:-}" ]; then

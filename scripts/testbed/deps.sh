@@ -50,7 +50,12 @@ PACKAGING=(
 	dpkg-dev     # dpkg-buildpackage
 	build-essential # dpkg-buildpackage's implicit build dependency
 	fakeroot     # dpkg-buildpackage as non-root
+	gcc          # make deb, make rpm: dmpstat (dmp-utils)
+	libc6-dev    # the same
 	lintian      # make lint-packaging
+	devscripts   # make lint-packaging: hardening-check (dmpstat)
+	blhc         # make lint-packaging: the build flags in the .deb build log
+	prometheus   # make check-packaging: promtool check metrics
 	rpm          # make rpm (rpmbuild)
 	rpmlint      # make lint-packaging
 	shellcheck   # make lint-packaging (the packaging scripts)
