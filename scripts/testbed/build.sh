@@ -3,8 +3,9 @@
 #
 #   build.sh [--sparse] TAG [OUTDIR]
 #
-# TAG is a kernel tag of kernels.sh (5.10 6.1 6.12 sid, 7.x = sid), fetched
-# first if it is not cached, "debug": the kernel of debug-kernel.sh (built
+# TAG is a kernel tag of kernels.sh (5.10 6.1 6.12 sid, 7.x = sid, and
+# KERNEL-arm64 / KERNEL-i386 for other arches), fetched first if it is not
+# cached, "debug": the kernel of debug-kernel.sh (built
 # beforehand), or "host": KDIR from the environment (default
 # /lib/modules/$(uname -r)/build).
 #
@@ -106,6 +107,15 @@ else
 fi
 
 MAKEARGS=(-j"$JOBS" W=1)
+# Another arch's headers (HACKING.md, "Other architectures"): their
+# .kernelvariables set CROSS_COMPILE from these; i386 needs none (the host's
+# gcc builds 32-bit kernel code).
+ARCH=amd64
+[[ $TAG == host || $TAG == debug ]] || ARCH=$(dmp_arch "$TAG")
+if [[ $ARCH == arm64 ]]; then
+	MAKEARGS+=(DEB_BUILD_ARCH=amd64 DEB_HOST_ARCH=arm64 DEB_HOST_GNU_TYPE=aarch64-linux-gnu)
+	need_tools aarch64-linux-gnu-gcc:gcc-aarch64-linux-gnu
+fi
 if [[ -n $CHROOT ]]; then
 	((SPARSE)) && { [[ -x $CHROOT/usr/bin/sparse ]] || die "no sparse in $CHROOT: run kernels.sh fetch sid"; }
 else
@@ -115,7 +125,7 @@ else
 	want=$(grep -oE 'gcc-[0-9]+' "$KDIR/.kernelvariables" 2>/dev/null | head -n1 || true)
 	if [[ -n ${CC:-} ]]; then
 		MAKEARGS+=("CC=$CC")
-	elif [[ -n $want ]] && ! command -v "$want" >/dev/null; then
+	elif [[ -n $want && $ARCH == amd64 ]] && ! command -v "$want" >/dev/null; then
 		log "$TAG: the headers want $want, which the host lacks: building with CC=gcc"
 		MAKEARGS+=(CC=gcc)
 	fi
