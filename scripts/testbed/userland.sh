@@ -31,7 +31,7 @@ SUITE=bookworm
 PACKAGES=(
 	bash coreutils util-linux mount dmsetup fio kmod python3 diffutils
 	findutils grep sed mawk procps e2fsprogs hostname busybox-static
-	libc-bin base-files base-passwd
+	libc-bin base-files base-passwd lvm2
 )
 
 log() { printf 'userland.sh: %s\n' "$*" >&2; }
@@ -70,7 +70,7 @@ r=$new/root
 for f in passwd group; do
 	[ -e "$r/etc/$f" ] || cp "$r/usr/share/base-passwd/$f.master" "$r/etc/$f"
 done
-for p in bin/bash sbin/dmsetup usr/bin/fio usr/bin/python3 bin/kmod bin/busybox usr/bin/timeout; do
+for p in bin/bash sbin/dmsetup sbin/lvm usr/bin/fio usr/bin/python3 bin/kmod bin/busybox usr/bin/timeout; do
 	[ -e "$r/$p" ] || die "$arch: the userland has no /$p"
 done
 
