@@ -11,7 +11,8 @@ writer increments before and after the adds and readers check (dmp.h).
 
 For dmp_map() and dmp_end_io() of an i386 dmp.ko this checks that:
   - the function counts: it has a section with interrupts off (cli up to
-    the next sti) that adds with carry (adc) to memory;
+    the next sti, or popf: local_irq_restore() of 5.10) that adds with
+    carry (adc) to memory;
   - in every such section, every adc to memory lies between two increments
     (addl $0x1 / incl) of one and the same memory word, the seqcount.
 An adc outside such a section is not a per-CPU counter (bio_set_dev()'s
@@ -45,12 +46,12 @@ def functions(ko):
 
 
 def sections(insns):
-    """the instruction lists from each cli to the next sti"""
+    """the instruction lists from each cli to the next sti or popf"""
     out, cur = [], None
     for i in insns:
         if i == "cli":
             cur = []
-        elif i == "sti" and cur is not None:
+        elif i in ("sti", "popf", "popfl") and cur is not None:
             out.append(cur)
             cur = None
         elif cur is not None:
@@ -94,6 +95,9 @@ def self_test():
         ("nothing counted", ["mov %eax,%edx", "ret"], False),
         ("adc on the bio, outside cli", ["add %ecx,0x18(%ebx)", "adc %edi,0x1c(%ebx)"]
          + good, True),
+        ("restored by popf (5.10)", good[:-3] + ["push %edx", "popf"], True),
+        ("this_cpu_add, popf", ["pushf", "pop %edx", "cli", "addl $0x1,(%eax)",
+                                "adcl $0x0,0x4(%eax)", "push %edx", "popf"], False),
         ("incl as seqcount", [("incl 0x108(%eax)" if i.startswith("addl $0x1,0x108") else i)
                               for i in good], True),
     ]

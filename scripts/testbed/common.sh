@@ -15,7 +15,8 @@ DMP_TAGS=(5.10 6.1 6.12 sid)
 # Architectures other than the host's (amd64) that the test bed builds and
 # boots Debian kernels of: a tag then reads KERNEL-ARCH (e.g. 6.1-arm64,
 # 6.1-i386; HACKING.md, "Other architectures"). sid is amd64 only (its
-# headers need gcc-16, which Debian has no cross compiler of in bookworm).
+# headers need gcc-16, which Debian has no cross compiler of in bookworm);
+# 6.12 has no i386 kernel (Debian stopped building them with 6.12).
 DMP_ARCHES=(arm64 i386)
 
 # dmp_tag TAG: print the canonical tag for TAG ("7.x", "7.*", "7.2"... are
@@ -25,7 +26,7 @@ dmp_tag() {
 	5.10 | 6.1 | 6.12 | sid) printf '%s\n' "$1" ;;
 	7 | 7.*) printf '%s\n' sid ;;
 	5.10-amd64 | 6.1-amd64 | 6.12-amd64) printf '%s\n' "${1%-amd64}" ;;
-	5.10-arm64 | 6.1-arm64 | 6.12-arm64 | 5.10-i386 | 6.1-i386 | 6.12-i386)
+	5.10-arm64 | 6.1-arm64 | 6.12-arm64 | 5.10-i386 | 6.1-i386)
 		printf '%s\n' "$1" ;;
 	*) return 1 ;;
 	esac
