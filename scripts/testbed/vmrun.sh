@@ -296,9 +296,9 @@ kargs+=" testbed.src_share=$src_share"
 [ ${#append[@]} -eq 0 ] || kargs+=" ${append[*]}"
 share=security_model=none,multidevs=remap
 # How the guest leaves QEMU with a verdict: isa-debug-exit on x86 (QEMU
-# exits 3 after guest-run.sh), a power-off on arm64 (QEMU exits 0, as after
-# a panic: only the exit file that guest-run.sh writes first tells them
-# apart).
+# exits 3 after guest-run.sh); arm64 has none: a reboot, which -no-reboot
+# turns into exit 0, as after a panic: only the exit file that guest-run.sh
+# writes first tells them apart.
 case "$arch" in
 amd64) qemu=(qemu-system-x86_64 -machine pc,accel=tcg -cpu max) ;;
 i386) qemu=(qemu-system-i386 -machine pc,accel=tcg -cpu max) ;;
