@@ -397,8 +397,8 @@ cmd_fetch() {
 }
 
 cmd_list() {
-	local t kd
-	for t in "${DMP_TAGS[@]}"; do
+	local t kd a
+	for t in "${DMP_TAGS[@]}" $(for a in "${DMP_ARCHES[@]}"; do printf ' 5.10-%s 6.1-%s 6.12-%s' "$a" "$a" "$a"; done); do
 		kd=$(dmp_kernel_dir "$t")
 		[[ -e $kd/ready ]] && printf '%s\t%s\n' "$t" "$(cat "$kd/kver")"
 	done
