@@ -8,7 +8,7 @@ KERNELS ?=
 TESTS ?=
 
 .PHONY: all modules clean check check-stress check-debug demo bench \
-	checkpatch sparse request-path
+	checkpatch sparse request-path counters32
 
 all: modules
 
@@ -55,5 +55,10 @@ sparse:
 # lock, no call (allocation, printk), no global write.
 request-path:
 	scripts/request-path.sh $(KERNELS)
+
+# dmp_map and dmp_end_io of a 32-bit x86 build: the u64 counters are added
+# to only inside their per-CPU u64_stats_sync (no torn reads).
+counters32:
+	scripts/counters32.sh $(KERNELS)
 
 -include packaging.mk

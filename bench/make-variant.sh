@@ -11,6 +11,9 @@
 #           with atomic64 adds (what most public dmp modules do)
 #   lock    every CPU counts into that copy under one spinlock (the seed's
 #           design)
+#   nosync32  the counting of 32-bit kernels as it was before their
+#           u64_stats_sync: this_cpu_inc/add of the u64 counters, which a
+#           reader can see half done (for scripts/counters32.sh)
 #
 # Each edit must apply, or the variant would silently be dmp itself.
 set -euo pipefail
@@ -18,8 +21,11 @@ set -euo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 [ $# -eq 2 ] || { echo "usage: make-variant.sh VARIANT DIR" >&2; exit 2; }
 v=$1 d=$2
-case $v in dmp | noend | bare | atomic | lock) ;; *)
-	echo "make-variant: unknown variant $v (dmp noend bare atomic lock)" >&2; exit 2 ;;
+case $v in dmp | noend | bare | atomic | lock | nosync32) ;; *)
+	echo "make-variant: unknown variant $v (dmp noend bare atomic lock nosync32)" >&2; exit 2 ;;
+nosync32)
+	edit "$d/dmp.h" 's/^#if BITS_PER_LONG == 32$/#if 0 \/* nosync32 *\//' '^#if BITS_PER_LONG == 32$'
+	;;
 esac
 
 edit() { # edit FILE SED-EXPRESSION PATTERN-THAT-MUST-BE-GONE
@@ -46,5 +52,8 @@ lock)
 	edit "$d/dmp.h" 's/^\tthis_cpu_inc(o->reqs);$/\tspin_lock(\&dmp_bench_lock);\n\t*per_cpu_ptr(\&o->reqs, 0) += 1;/' 'this_cpu_inc(o->reqs)'
 	edit "$d/dmp.h" 's/^\tthis_cpu_add(o->bytes, size);$/\t*per_cpu_ptr(\&o->bytes, 0) += size;\n\tspin_unlock(\&dmp_bench_lock);/' 'this_cpu_add(o->bytes'
 	sed -i 's/^static __always_inline void dmp_count_bio(/static __maybe_unused DEFINE_SPINLOCK(dmp_bench_lock);\n&/' "$d/dmp.h"
+	;;
+nosync32)
+	edit "$d/dmp.h" 's/^#if BITS_PER_LONG == 32$/#if 0 \/* nosync32 *\//' '^#if BITS_PER_LONG == 32$'
 	;;
 esac

@@ -17,6 +17,7 @@
 #include <linux/kobject.h>
 #include <linux/percpu.h>
 #include <linux/seqlock.h>
+#include <linux/u64_stats_sync.h>
 
 #include "dmp_compat.h"
 
@@ -57,9 +58,19 @@ struct dmp_slot {
 	u64 bytes;
 };
 
+/*
+ * On 32-bit kernels a u64 add is two stores (this_cpu_add() of a u64 on
+ * i386 is "addl; adcl"), and a reader on another CPU could see the low word
+ * wrapped and the high word not yet carried. There each CPU's counters are
+ * updated inside its own u64_stats_sync (a per-CPU seqcount, with local
+ * interrupts off so that end_io cannot nest in map's update), and readers
+ * retry. On 64-bit kernels @syncp is empty and the request path is the two
+ * per-CPU adds of dmp_count_bio().
+ */
 struct dmp_pcpu {
 	struct dmp_slot slot[DMP_SLOTS];
 	u64 errors;
+	struct u64_stats_sync syncp;
 };
 
 /* One directory under /sys/module/dmp/stat/: all_devs or a mapped device. */
@@ -91,6 +102,20 @@ static __always_inline void dmp_count_bio(struct dmp_pcpu __percpu *s,
 {
 	unsigned int size = bio->bi_iter.bi_size;
 	unsigned int i = DMP_SLOT(bio_op(bio));
+#if BITS_PER_LONG == 32
+	struct dmp_pcpu *p;
+	unsigned long flags;
+
+	if (!size)
+		i = DMP_SLOT_EMPTY;
+	local_irq_save(flags);
+	p = this_cpu_ptr(s);
+	u64_stats_update_begin(&p->syncp);
+	p->slot[i].reqs++;
+	p->slot[i].bytes += size;
+	u64_stats_update_end(&p->syncp);
+	local_irq_restore(flags);
+#else
 	struct dmp_slot __percpu *o;
 
 	if (!size)
@@ -98,6 +123,25 @@ static __always_inline void dmp_count_bio(struct dmp_pcpu __percpu *s,
 	o = &s->slot[i];
 	this_cpu_inc(o->reqs);
 	this_cpu_add(o->bytes, size);
+#endif
+}
+
+/* The request path: one bio that completed with an error. */
+static __always_inline void dmp_count_error(struct dmp_pcpu __percpu *s)
+{
+#if BITS_PER_LONG == 32
+	struct dmp_pcpu *p;
+	unsigned long flags;
+
+	local_irq_save(flags);
+	p = this_cpu_ptr(s);
+	u64_stats_update_begin(&p->syncp);
+	p->errors++;
+	u64_stats_update_end(&p->syncp);
+	local_irq_restore(flags);
+#else
+	this_cpu_inc(s->errors);
+#endif
 }
 
 /* dmp_stats.c */

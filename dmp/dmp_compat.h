@@ -11,6 +11,7 @@
 #include <linux/blkdev.h>
 #include <linux/device-mapper.h>
 #include <linux/kobject.h>
+#include <linux/u64_stats_sync.h>
 
 /* Target features: those of linear that this kernel knows. */
 #ifndef DM_TARGET_NOWAIT
@@ -73,6 +74,21 @@ static inline void dmp_set_write_same_bios(struct dm_target *ti)
 #define DMP_UEVENT_NAME_ARGS struct kset *kset, struct kobject *kobj
 #else
 #define DMP_UEVENT_NAME_ARGS struct kobject *kobj
+#endif
+
+/*
+ * Readers of u64_stats_sync: the _irq variants (for writers in interrupt
+ * context on 32-bit uniprocessor kernels) went away in 6.2, when the plain
+ * ones took over their job.
+ */
+#ifdef DMP_HAVE_U64_STATS_FETCH_IRQ
+#define dmp_u64_stats_fetch_begin(syncp) u64_stats_fetch_begin_irq(syncp)
+#define dmp_u64_stats_fetch_retry(syncp, start) \
+	u64_stats_fetch_retry_irq(syncp, start)
+#else
+#define dmp_u64_stats_fetch_begin(syncp) u64_stats_fetch_begin(syncp)
+#define dmp_u64_stats_fetch_retry(syncp, start) \
+	u64_stats_fetch_retry(syncp, start)
 #endif
 
 #endif

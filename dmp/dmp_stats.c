@@ -27,36 +27,56 @@ static struct dmp_counters dmp_retired;
 static atomic_t dmp_objects = ATOMIC_INIT(0);
 static DECLARE_WAIT_QUEUE_HEAD(dmp_objects_wait);
 
+/* Folds the slots of one CPU's counters into @c. */
+static void dmp_pcpu_fold(const struct dmp_pcpu *p, u64 *c)
+{
+	int i;
+
+	for (i = 0; i < DMP_SLOTS; i++) {
+		u64 reqs = READ_ONCE(p->slot[i].reqs);
+		u64 bytes = READ_ONCE(p->slot[i].bytes);
+
+		if (i == DMP_SLOT(REQ_OP_READ)) {
+			c[DMP_READS] += reqs;
+			c[DMP_READ_BYTES] += bytes;
+		} else if (i == DMP_SLOT(REQ_OP_WRITE)) {
+			c[DMP_WRITES] += reqs;
+			c[DMP_WRITE_BYTES] += bytes;
+		} else if (i == DMP_SLOT(REQ_OP_DISCARD) ||
+			   i == DMP_SLOT(REQ_OP_SECURE_ERASE)) {
+			c[DMP_DISCARDS] += reqs;
+			c[DMP_DISCARD_BYTES] += bytes;
+		} else if (i == DMP_SLOT(REQ_OP_WRITE_ZEROES) ||
+			   i == DMP_SLOT_WRITE_SAME) {
+			c[DMP_WRITE_ZEROES] += reqs;
+		} else if (i == DMP_SLOT_EMPTY) {
+			c[DMP_FLUSHES] += reqs;
+		}
+	}
+	c[DMP_ERRORS] += READ_ONCE(p->errors);
+}
+
+/*
+ * Adds the counters of every CPU to @out. Each CPU's are read whole inside
+ * its u64_stats_sync: on 32-bit kernels a read that raced with an update
+ * of that CPU is done again (on 64-bit kernels the loop runs once).
+ */
 static void dmp_dev_add_to(struct dmp_dev *dev, struct dmp_counters *out)
 {
-	u64 *c = out->c;
 	int cpu, i;
 
 	for_each_possible_cpu(cpu) {
 		struct dmp_pcpu *p = per_cpu_ptr(dev->pcpu, cpu);
+		struct dmp_counters t;
+		unsigned int start;
 
-		for (i = 0; i < DMP_SLOTS; i++) {
-			u64 reqs = READ_ONCE(p->slot[i].reqs);
-			u64 bytes = READ_ONCE(p->slot[i].bytes);
-
-			if (i == DMP_SLOT(REQ_OP_READ)) {
-				c[DMP_READS] += reqs;
-				c[DMP_READ_BYTES] += bytes;
-			} else if (i == DMP_SLOT(REQ_OP_WRITE)) {
-				c[DMP_WRITES] += reqs;
-				c[DMP_WRITE_BYTES] += bytes;
-			} else if (i == DMP_SLOT(REQ_OP_DISCARD) ||
-				   i == DMP_SLOT(REQ_OP_SECURE_ERASE)) {
-				c[DMP_DISCARDS] += reqs;
-				c[DMP_DISCARD_BYTES] += bytes;
-			} else if (i == DMP_SLOT(REQ_OP_WRITE_ZEROES) ||
-				   i == DMP_SLOT_WRITE_SAME) {
-				c[DMP_WRITE_ZEROES] += reqs;
-			} else if (i == DMP_SLOT_EMPTY) {
-				c[DMP_FLUSHES] += reqs;
-			}
-		}
-		c[DMP_ERRORS] += READ_ONCE(p->errors);
+		do {
+			start = dmp_u64_stats_fetch_begin(&p->syncp);
+			memset(&t, 0, sizeof(t));
+			dmp_pcpu_fold(p, t.c);
+		} while (dmp_u64_stats_fetch_retry(&p->syncp, start));
+		for (i = 0; i < DMP_NR_COUNTERS; i++)
+			out->c[i] += t.c[i];
 	}
 }
 
@@ -127,7 +147,7 @@ static struct dmp_dev *dmp_dev_create(struct mapped_device *md, dev_t devt,
 				      const char *name)
 {
 	struct dmp_dev *dev;
-	int r;
+	int cpu, r;
 
 	dev = kzalloc(sizeof(*dev), GFP_KERNEL);
 	if (!dev)
@@ -137,6 +157,8 @@ static struct dmp_dev *dmp_dev_create(struct mapped_device *md, dev_t devt,
 		kfree(dev);
 		return ERR_PTR(-ENOMEM);
 	}
+	for_each_possible_cpu(cpu)
+		u64_stats_init(&per_cpu_ptr(dev->pcpu, cpu)->syncp);
 	dmp_object_hold();
 	dev->md = md;
 	dev->devt = devt;

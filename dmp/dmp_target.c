@@ -105,7 +105,7 @@ static int dmp_end_io(struct dm_target *ti, struct bio *bio,
 	struct dmp_target *dt = ti->private;
 
 	if (unlikely(*error))
-		this_cpu_inc(dt->stats->errors);
+		dmp_count_error(dt->stats);
 	return DM_ENDIO_DONE;
 }
 

@@ -285,9 +285,11 @@ ioctl_write_zeroes() {
 	python3 - "$@" <<'PY'
 import ctypes, os, sys
 libc = ctypes.CDLL(None, use_errno=True)
-libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_longlong, ctypes.c_longlong]
+# fallocate64: 64-bit offsets on 32-bit userlands too (there fallocate's are 32-bit)
+falloc = libc.fallocate64
+falloc.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_longlong, ctypes.c_longlong]
 fd = os.open(sys.argv[1], os.O_WRONLY)
-if libc.fallocate(fd, 3, int(sys.argv[2]), int(sys.argv[3])):  # PUNCH_HOLE | KEEP_SIZE
+if falloc(fd, 3, int(sys.argv[2]), int(sys.argv[3])):  # PUNCH_HOLE | KEEP_SIZE
     raise OSError(ctypes.get_errno(), "fallocate")
 PY
 }

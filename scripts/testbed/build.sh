@@ -3,8 +3,9 @@
 #
 #   build.sh [--sparse] TAG [OUTDIR]
 #
-# TAG is a kernel tag of kernels.sh (5.10 6.1 6.12 sid, 7.x = sid), fetched
-# first if it is not cached, "debug": the kernel of debug-kernel.sh (built
+# TAG is a kernel tag of kernels.sh (5.10 6.1 6.12 sid, 7.x = sid, and
+# KERNEL-arm64 / KERNEL-i386 for other arches), fetched first if it is not
+# cached, "debug": the kernel of debug-kernel.sh (built
 # beforehand), or "host": KDIR from the environment (default
 # /lib/modules/$(uname -r)/build).
 #
@@ -106,6 +107,16 @@ else
 fi
 
 MAKEARGS=(-j"$JOBS" W=1)
+# Another arch's headers (HACKING.md, "Other architectures"): their
+# .kernelvariables set CROSS_COMPILE from these; i386 needs none (the host's
+# gcc builds 32-bit kernel code).
+ARCH=amd64 cross=
+[[ $TAG == host || $TAG == debug ]] || ARCH=$(dmp_arch "$TAG")
+if [[ $ARCH == arm64 ]]; then
+	cross=aarch64-linux-gnu-
+	MAKEARGS+=(DEB_BUILD_ARCH=amd64 DEB_HOST_ARCH=arm64 DEB_HOST_GNU_TYPE=aarch64-linux-gnu)
+	need_tools aarch64-linux-gnu-gcc:gcc-aarch64-linux-gnu
+fi
 if [[ -n $CHROOT ]]; then
 	((SPARSE)) && { [[ -x $CHROOT/usr/bin/sparse ]] || die "no sparse in $CHROOT: run kernels.sh fetch sid"; }
 else
@@ -115,9 +126,9 @@ else
 	want=$(grep -oE 'gcc-[0-9]+' "$KDIR/.kernelvariables" 2>/dev/null | head -n1 || true)
 	if [[ -n ${CC:-} ]]; then
 		MAKEARGS+=("CC=$CC")
-	elif [[ -n $want ]] && ! command -v "$want" >/dev/null; then
-		log "$TAG: the headers want $want, which the host lacks: building with CC=gcc"
-		MAKEARGS+=(CC=gcc)
+	elif [[ -n $want ]] && ! command -v "$cross$want" >/dev/null; then
+		log "$TAG: the headers want $cross$want, which the host lacks: building with CC=${cross}gcc"
+		MAKEARGS+=(CC="${cross}gcc")
 	fi
 	# BTF for modules (6.12) needs pahole.
 	if grep -q '^CONFIG_DEBUG_INFO_BTF_MODULES=y' "$KDIR/.config" 2>/dev/null; then

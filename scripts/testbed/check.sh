@@ -11,7 +11,7 @@
 # Environment:
 #   KERNELS  kernel tags (default "5.10 6.1 6.12 sid", plus "debug" when the
 #            debug kernel of debug-kernel.sh is cached and current, unless
-#            DMP_CHECK_DEBUG=0; 7.x = sid)
+#            DMP_CHECK_DEBUG=0; 7.x = sid; other arches: 6.1-arm64, 6.1-i386)
 #   TESTS    case files and/or area directories (default: tests/*/); from
 #            directories only quick cases, those without "# QUICK: no",
 #            unless STRESS=1; a file named explicitly always runs

@@ -41,6 +41,8 @@ TESTBED=(
 	libclang-rt-14-dev # dmpstat: libFuzzer's and the sanitizers' runtime
 	sysstat         # dmpstat's cases: iostat side by side
 	prometheus      # dmpstat's cases: promtool check metrics
+	qemu-system-arm # arm64 guests (tags KERNEL-arm64)
+	gcc-aarch64-linux-gnu # dmp.ko for Debian's arm64 kernels
 )
 
 PACKAGING=(

@@ -2,12 +2,13 @@
 # kernels.sh - the kernel cache of the test bed (HACKING.md, "Kernel cache").
 #
 #   kernels.sh fetch TAG...   fetch/refresh kernels (TAG: 5.10 6.1 6.12 sid, all;
-#                             7.x / 7.* are aliases of sid)
+#                             7.x / 7.* are aliases of sid; KERNEL-arm64 and
+#                             KERNEL-i386, e.g. 6.1-arm64, for other arches)
 #   kernels.sh list           print each cached tag and its kernel release
 #   kernels.sh path TAG       print the cache directory of TAG
 #
-# For each tag the current linux-image-amd64 / linux-headers-amd64 of its
-# Debian suite is resolved at run time with a private apt configuration
+# For each tag the current linux-image-FLAVOUR / linux-headers-FLAVOUR
+# (amd64, arm64, 686-pae for i386) of its Debian suite is resolved at run time with a private apt configuration
 # ($DMP_CACHE/apt/TAG/; the host's apt state is never touched), downloaded
 # with `apt-get download` and unpacked with `dpkg-deb -x`.
 #
@@ -56,7 +57,7 @@ need_tools() {
 
 # suite_sources TAG: the sources.list of the Debian suite carrying TAG's kernel.
 suite_sources() {
-	case "$1" in
+	case "$(dmp_base_tag "$1")" in
 	5.10) echo "deb $MIRROR bullseye main" ;;
 	6.1)
 		echo "deb $MIRROR bookworm main"
@@ -77,6 +78,7 @@ apt_setup() {
 	APT_DIR=$DMP_CACHE/apt/$1
 	mkdir -p "$APT_DIR"/{lists/partial,cache/archives/partial,debs}
 	suite_sources "$1" >"$APT_DIR/sources.list"
+	ARCH=$(dmp_arch "$1")
 	APT_OPTS=(
 		-o "Dir::Etc::sourcelist=$APT_DIR/sources.list"
 		-o "Dir::Etc::sourceparts=-"
@@ -86,16 +88,30 @@ apt_setup() {
 		-o "Dir::Cache::pkgcache=$APT_DIR/cache/pkgcache.bin"
 		-o "Dir::Cache::srcpkgcache=$APT_DIR/cache/srcpkgcache.bin"
 		-o "APT::Architecture=amd64"
-		-o "APT::Architectures=amd64"
+		-o "APT::Architectures::=amd64"
 		-o "Acquire::Languages=none"
 		-o "APT::Sandbox::User=root" # files land in root-owned dirs
 		# sid's archive copy may be older than its Valid-Until
 		-o "Acquire::Check-Valid-Until=false"
 	)
+	# another arch's kernel: its packages, and the host's kbuild tools
+	[[ $ARCH == amd64 ]] || APT_OPTS+=(-o "APT::Architectures::=$ARCH")
 }
 
 papt_get() { apt-get "${APT_OPTS[@]}" "$@"; }
 papt_cache() { apt-cache "${APT_OPTS[@]}" "$@"; }
+
+# qualify NAME: NAME:$ARCH for a package of another arch than the host's,
+# except the kbuild tools (they run on the host) and Architecture: all ones.
+qualify() {
+	if [[ $ARCH == amd64 || $1 == linux-kbuild-* ]] ||
+		[[ $(papt_cache show --no-all-versions "$1:$ARCH" 2>/dev/null |
+			awk '$1 == "Architecture:" { print $2; exit }') != "$ARCH" ]]; then
+		printf '%s\n' "$1"
+	else
+		printf '%s\n' "$1:$ARCH"
+	fi
+}
 
 # candidate PKG: the version apt would pick for PKG in the private suite.
 candidate() {
@@ -106,19 +122,21 @@ candidate() {
 }
 
 # resolve: print "name=version" for every package making up the kernel of
-# the current suite, sorted: the closure of the Depends of linux-image-amd64
-# and linux-headers-amd64 restricted to linux-{image,headers,kbuild,binary,
+# the current suite, sorted: the closure of the Depends of linux-image-FLAVOUR
+# and linux-headers-FLAVOUR (name:arch for another arch's packages) restricted to linux-{image,headers,kbuild,binary,
 # modules}-* and linux-base-<ver> (sid splits the image into linux-binary
 # (vmlinuz), linux-modules and linux-base-<ver> (modules.builtin, .order,
 # System.map, config)); first alternative; "(= V)" pins V, else the candidate.
 resolve() {
 	local -A seen=()
-	local queue=(linux-image-amd64 linux-headers-amd64)
+	local flavour queue
+	flavour=$(dmp_flavour "$ARCH")
+	queue=("linux-image-$flavour" "linux-headers-$flavour")
 	local item name ver deps dep dname out=()
 	while ((${#queue[@]})); do
 		item=${queue[0]}
 		queue=("${queue[@]:1}")
-		name=${item%%=*}
+		name=$(qualify "${item%%=*}")
 		[[ -z ${seen[$name]:-} ]] || continue
 		if [[ $item == *=* ]]; then
 			ver=${item#*=}
@@ -148,8 +166,10 @@ resolve() {
 
 # deb_file NAME=VERSION: the path apt-get download gives that package in debs/.
 deb_file() {
-	local name=${1%%=*} ver=${1#*=}
-	compgen -G "$APT_DIR/debs/${name}_${ver//:/%3a}_*.deb" | head -n1
+	local name=${1%%=*} ver=${1#*=} arch=_*
+	[[ $name != *:* ]] || arch=_${name#*:}
+	name=${name%%:*}
+	compgen -G "$APT_DIR/debs/${name}_${ver//:/%3a}$arch.deb" | head -n1
 }
 
 # ---- unpacking ------------------------------------------------------------
@@ -185,7 +205,7 @@ unpack() {
 	mkdir -p "$root"
 	for p in "$@"; do
 		dpkg-deb -x "$(deb_file "$p")" "$root"
-		[[ $p =~ ^linux-image-([0-9][^=]*)= ]] && kver=${BASH_REMATCH[1]}
+		[[ $p =~ ^linux-image-([0-9]+\.[0-9][^=:]*)(:[a-z0-9]+)?= ]] && kver=${BASH_REMATCH[1]}
 	done
 	[[ -n $kver ]] || die "$tag: no linux-image-<version> package in: $*"
 
@@ -293,7 +313,7 @@ sid_chroot() {
 # ---- fetch ------------------------------------------------------------------
 
 fetch_one() {
-	local tag=$1 kd store pkgs meta hash missing=() p old ulog
+	local tag=$1 kd store pkgs meta hash missing=() p old ulog n v
 	kd=$(dmp_kernel_dir "$tag")
 	mkdir -p "$DMP_CACHE/kernels" "$DMP_CACHE/store" "$DMP_CACHE/apt"
 	# One fetch per tag at a time (a second one waits, then finds it done).
@@ -316,7 +336,7 @@ fetch_one() {
 	if [[ -e $kd/ready ]] && [[ "$(printf '%s\n' "${pkgs[@]}")" == "$(cat "$kd/packages" 2>/dev/null)" ]]; then
 		log "$tag: up to date ($(cat "$kd/kver"))"
 	else
-		meta=$(printf '%s\n' "${pkgs[@]}" | sed -n 's/^linux-image-amd64=//p')
+		meta=$(printf '%s\n' "${pkgs[@]}" | sed -n "s/^linux-image-$(dmp_flavour "$ARCH")\(:$ARCH\)\{0,1\}=//p")
 		hash=$(printf '%s\n' "${pkgs[@]}" | sha256sum | cut -c1-8)
 		store=$DMP_CACHE/store/${tag}_${meta}_$hash
 		log "$tag: fetching ${pkgs[*]}"
@@ -345,7 +365,8 @@ fetch_one() {
 		done
 		for p in "$APT_DIR"/debs/*.deb; do
 			[[ -e $p ]] || continue
-			grep -qxF "$(dpkg-deb -f "$p" Package)=$(dpkg-deb -f "$p" Version)" \
+			n=$(dpkg-deb -f "$p" Package) v=$(dpkg-deb -f "$p" Version)
+			grep -qxF -e "$n=$v" -e "$n:$(dpkg-deb -f "$p" Architecture)=$v" \
 				"$kd/packages" || rm -f "$p"
 		done
 	fi
@@ -376,8 +397,8 @@ cmd_fetch() {
 }
 
 cmd_list() {
-	local t kd
-	for t in "${DMP_TAGS[@]}"; do
+	local t kd a
+	for t in "${DMP_TAGS[@]}" $(for a in "${DMP_ARCHES[@]}"; do printf ' 5.10-%s 6.1-%s 6.12-%s' "$a" "$a" "$a"; done); do
 		kd=$(dmp_kernel_dir "$t")
 		[[ -e $kd/ready ]] && printf '%s\t%s\n' "$t" "$(cat "$kd/kver")"
 	done

@@ -6,7 +6,11 @@
 #
 # How: a small cached initramfs (static busybox + the 9p/overlay modules +
 # guest-init) mounts the host's / read-only over 9p under a tmpfs overlay,
-# chroots into it and runs guest-run.sh (a copy in --out). The kernel's
+# chroots into it and runs guest-run.sh (a copy in --out). A kernel of
+# another architecture (tags KERNEL-arm64, KERNEL-i386) gets a Debian
+# userland of its own (userland.sh) as that root instead, with the source
+# tree and the kernel's modules shared separately (HACKING.md, "Other
+# architectures"). The kernel's
 # module tree (a per-run tree of symlinks into the cache plus dmp.ko as
 # updates/dmp.ko, indexed by depmod on the host) arrives at /lib/modules/$KVER
 # through its own read-only 9p share, and the results come back through a
@@ -25,10 +29,11 @@ Usage: $0 [options] [CASE...]
 Boot one kernel under QEMU (TCG) and run test cases in it, in order.
 
 Kernel (one of):
-  --kernel TAG        a kernel from the cache (5.10, 6.1, 6.12, sid; 7.x = sid),
-                      see scripts/testbed/kernels.sh
-  --vmlinuz F --modroot DIR --kver V
-                      a local kernel: image F, modules in DIR/lib/modules/V
+  --kernel TAG        a kernel from the cache (5.10, 6.1, 6.12, sid; 7.x = sid;
+                      6.1-arm64, 6.1-i386...), see scripts/testbed/kernels.sh
+  --vmlinuz F --modroot DIR --kver V [--arch A]
+                      a local kernel: image F, modules in DIR/lib/modules/V,
+                      architecture A (amd64, the default; arm64, i386)
 Options:
   --ko PATH           dmp.ko to install as updates/dmp.ko (default
                       build/TAG/dmp.ko; "none" installs none)
@@ -54,7 +59,7 @@ EOF
 die() { echo "vmrun: $*" >&2; exit 2; }
 say() { [ -n "$quiet" ] || echo "$@"; }
 
-tag= vmlinuz= modroot= kver= ko= cpus=2 mem=2G timeout= out= cmd= cmd_timeout= quiet=
+tag= vmlinuz= modroot= kver= arch= ko= cpus=2 mem=2G timeout= out= cmd= cmd_timeout= quiet=
 qemu_opts=() append=() cases=()
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -62,6 +67,7 @@ while [ $# -gt 0 ]; do
 	--vmlinuz) vmlinuz=$2; shift ;;
 	--modroot) modroot=$2; shift ;;
 	--kver) kver=$2; shift ;;
+	--arch) arch=$2; shift ;;
 	--ko) ko=$2; shift ;;
 	--cpus) cpus=$2; shift ;;
 	--mem) mem=$2; shift ;;
@@ -87,6 +93,7 @@ if [ -n "$tag" ]; then
 	kdir=$(dmp_kernel_dir "$tag")
 	[ -f "$kdir/ready" ] || die "kernel $tag is not in the cache ($kdir); run scripts/testbed/kernels.sh fetch $tag"
 	kver=$(cat "$kdir/kver")
+	arch=$(dmp_arch "$tag")
 	vmlinuz=$kdir/vmlinuz
 	modroot=$kdir/root
 	[ -n "$ko" ] || ko=$SRCDIR/build/$tag/dmp.ko
@@ -97,6 +104,8 @@ else
 	[ -n "$ko" ] || die "--ko PATH (or --ko none) is needed with a local kernel"
 	[ -n "$out" ] || out=$SRCDIR/out/vmrun/$kver
 fi
+[ -n "$arch" ] || arch=amd64
+case "$arch" in amd64 | arm64 | i386) ;; *) die "unknown arch $arch (amd64, arm64, i386)" ;; esac
 [ -f "$vmlinuz" ] || die "no kernel image $vmlinuz"
 modroot=$(cd "$modroot" && pwd)
 moddir=$modroot/lib/modules/$kver
@@ -138,6 +147,22 @@ for i in "${!cases[@]}"; do
 	cases[$i]=$c
 done
 
+# The guest's root: the host's / (amd64), or a Debian userland of the
+# kernel's architecture (userland.sh, cached). Then the source tree and the
+# kernel's module tree (the per-run tree below links into it) are not in
+# that root: they come as shares of their own (dmpsrc, and
+# testbed.share=TAG:PATH for the modules), and cases must be in the tree.
+groot=/ shares=()
+if [ "$arch" != amd64 ]; then
+	groot=$("$SRCDIR/scripts/testbed/userland.sh" "$arch")/root ||
+		die "no $arch userland for the guest (scripts/testbed/userland.sh $arch)"
+	src_share=1
+	shares=("dmpkmods:$moddir")
+	for c in "${cases[@]}"; do
+		case "$c" in "$SRCDIR"/*) ;; *) die "test case $c is outside $SRCDIR, which an $arch guest cannot see" ;; esac
+	done
+fi
+
 # --- the boot files (cached in $DMP_CACHE/vmrun) ----------------------------
 vmcache=$DMP_CACHE/vmrun
 mkdir -p "$vmcache"
@@ -146,7 +171,7 @@ mkdir -p "$vmcache"
 # this skips the kernel's own decompression (seconds under TCG). Falls back
 # to the image itself if there is none (DMP_VMRUN_PVH=0 forces that).
 boot_image=$vmlinuz
-if [ "${DMP_VMRUN_PVH:-1}" != 0 ]; then
+if [ "${DMP_VMRUN_PVH:-1}" != 0 ] && [ "$arch" = amd64 ]; then
 	vkey=$( { echo "$vmlinuz"; ls -lL "$vmlinuz"; } | sha256sum | cut -c1-16)
 	if [ -f "$vmcache/vmlinux-$kver-$vkey" ]; then
 		boot_image=$vmcache/vmlinux-$kver-$vkey
@@ -163,10 +188,11 @@ fi
 # The initramfs: modules in load order, deduplicated; builtins are skipped.
 boot_mods=$(modprobe -d "$modroot" -S "$kver" -a --show-depends virtio_pci 9pnet_virtio 9p overlay |
 	awk '$1 == "insmod" && !seen[$2]++ { print $2 }')
+busybox=$groot/bin/busybox # static: busybox-static of the guest's arch
 key=$( {
-	echo "$kver"
+	echo "$kver $arch"
 	cat "$SRCDIR/scripts/testbed/guest-init"
-	ls -lL /bin/busybox
+	ls -lL "$busybox"
 	for m in $boot_mods; do ls -lL "$m"; done
 } | sha256sum | cut -c1-16)
 initrd=$vmcache/initramfs-$kver-$key.cpio.gz
@@ -176,7 +202,7 @@ if [ ! -f "$initrd" ]; then
 	stage=$(mktemp -d)
 	trap 'rm -rf "$stage"' EXIT
 	mkdir -p "$stage/bin" "$stage/mod"
-	cp /bin/busybox "$stage/bin/busybox"
+	cp "$busybox" "$stage/bin/busybox"
 	ln -s busybox "$stage/bin/sh"
 	cp "$SRCDIR/scripts/testbed/guest-init" "$stage/init"
 	chmod 755 "$stage/init"
@@ -257,7 +283,9 @@ if [ -z "$timeout" ]; then
 fi
 
 # --- boot -----------------------------------------------------------------
-kargs="console=ttyS0 panic=-1 printk.devkmsg=on log_buf_len=8M"
+console=ttyS0
+[ "$arch" != arm64 ] || console=ttyAMA0
+kargs="console=$console panic=-1 printk.devkmsg=on log_buf_len=8M"
 kargs+=" random.trust_cpu=on mitigations=off testbed.src=$SRCDIR testbed.out=$out"
 kargs+=" testbed.tmo_scale=$tmo_scale testbed.keep_drivers=$keep_drivers"
 kargs+=" testbed.src_share=$src_share"
@@ -267,19 +295,32 @@ kargs+=" testbed.src_share=$src_share"
 [ "$keep_drivers" = 0 ] || kargs+=" loglevel=5"
 [ ${#append[@]} -eq 0 ] || kargs+=" ${append[*]}"
 share=security_model=none,multidevs=remap
-qemu=(qemu-system-x86_64 -machine pc,accel=tcg -cpu max -smp "$cpus" -m "$mem"
+# How the guest leaves QEMU with a verdict: isa-debug-exit on x86 (QEMU
+# exits 3 after guest-run.sh); arm64 has none: a reboot, which -no-reboot
+# turns into exit 0, as after a panic: only the exit file that guest-run.sh
+# writes first tells them apart.
+case "$arch" in
+amd64) qemu=(qemu-system-x86_64 -machine pc,accel=tcg -cpu max) ;;
+i386) qemu=(qemu-system-i386 -machine pc,accel=tcg -cpu max) ;;
+arm64) qemu=(qemu-system-aarch64 -machine virt,accel=tcg -cpu max,pauth-impdef=on) ;;
+esac
+[ "$arch" = arm64 ] || qemu_opts=(-device isa-debug-exit,iobase=0xf4,iosize=0x04 "${qemu_opts[@]}")
+for s in "${shares[@]}"; do
+	kargs+=" testbed.share=$s"
+	qemu_opts+=(-virtfs "local,path=${s#*:},mount_tag=${s%%:*},readonly=on,$share")
+done
+qemu+=(-smp "$cpus" -m "$mem"
 	-nodefaults -no-user-config -display none -monitor none -no-reboot
 	-serial "file:$out/console.log"
 	-kernel "$boot_image" -initrd "$initrd" -append "$kargs"
-	-virtfs "local,path=/,mount_tag=hostroot,readonly=on,$share"
+	-virtfs "local,path=$groot,mount_tag=hostroot,readonly=on,$share"
 	-virtfs "local,path=$jobmods,mount_tag=dmpmods,readonly=on,$share"
 	-virtfs "local,path=$out,mount_tag=dmpout,$share"
 	-virtfs "local,path=$SRCDIR,mount_tag=dmpsrc,readonly=on,$share"
-	-device isa-debug-exit,iobase=0xf4,iosize=0x04
 	"${qemu_opts[@]}")
 printf '%q ' "${qemu[@]}" >"$out/.job/qemu-cmdline"
 
-say "vmrun: booting $kver ($cpus vCPUs, $mem, timeout ${timeout}s), results in $out"
+say "vmrun: booting $kver ($arch, $cpus vCPUs, $mem, timeout ${timeout}s), results in $out"
 start=$SECONDS
 "${qemu[@]}" </dev/null >"$out/qemu.log" 2>&1 &
 qpid=$!
@@ -325,7 +366,8 @@ show_new "$out/cmd.out" shown_cmd
 elapsed=$((SECONDS - start))
 
 # --- verdict --------------------------------------------------------------
-# A panic exits QEMU with 0 too: only DONE + exit status 3 is a finished run.
+# A panic exits QEMU with 0 too: only DONE + exit status 3 is a finished run
+# (on arm64: DONE + exit status 0 + guest-run.sh's exit file saying 1).
 problems=()
 [ -z "$timed_out" ] || problems+=("timed out after ${timeout}s: QEMU killed")
 if grep -q 'Kernel panic' "$out/console.log" 2>/dev/null; then
@@ -334,7 +376,14 @@ fi
 grep -q 'guest-init: FATAL\|dmp-guest: FATAL' "$out/console.log" 2>/dev/null &&
 	problems+=("$(grep -m1 'FATAL' "$out/console.log" | tr -d '\r')")
 [ -f "$out/DONE" ] || problems+=("the guest did not finish (no DONE)")
-[ -n "$timed_out" ] || [ "$qrc" -eq 3 ] || problems+=("QEMU exit status $qrc (3 expected)")
+if [ -n "$timed_out" ]; then
+	:
+elif [ "$arch" = arm64 ]; then
+	[ "$qrc" -eq 0 ] && [ "$(cat "$out/.job/exit" 2>/dev/null)" = 1 ] ||
+		problems+=("QEMU exit status $qrc, exit file '$(cat "$out/.job/exit" 2>/dev/null)' (0 and 1 expected)")
+else
+	[ "$qrc" -eq 3 ] || problems+=("QEMU exit status $qrc (3 expected)")
+fi
 echo "$elapsed" >"$out/.job/elapsed"
 
 failed=0
