@@ -7,7 +7,7 @@ KDIR ?= /lib/modules/$(shell uname -r)/build
 KERNELS ?=
 TESTS ?=
 
-.PHONY: all modules clean check check-stress check-debug demo bench \
+.PHONY: all modules clean dmpstat check-dmpstat check check-stress check-debug demo bench \
 	checkpatch sparse request-path counters32
 
 all: modules
@@ -22,6 +22,7 @@ modules:
 clean:
 	rm -rf dmp/*.o dmp/*.ko dmp/*.mod dmp/*.mod.c dmp/.*.cmd dmp/*.order \
 		dmp/Module.symvers dmp/.tmp_versions build out dist
+	$(MAKE) -C dmpstat clean
 
 # Every test case on every supported kernel, in QEMU. KERNELS="6.1" and
 # TESTS="tests/target" narrow it.
@@ -37,6 +38,17 @@ check-stress:
 DEBUG_STRESS ?= 1
 check-debug:
 	STRESS=$(DEBUG_STRESS) KERNELS=debug TESTS="$(TESTS)" scripts/testbed/check.sh
+
+# dmpstat, the userspace monitor (dmpstat/dmpstat), and its host tests: fixture
+# trees under ASan+UBSan, gcc and clang, and a fuzz run of its parsers
+# (make check runs them too).
+FUZZ_SECONDS ?= 20
+dmpstat:
+	$(MAKE) -C dmpstat
+
+check-dmpstat:
+	$(MAKE) -C dmpstat check
+	$(MAKE) -C dmpstat fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
 
 # dmp working in a throw-away VM with the stock Debian 6.1 kernel.
 demo:

@@ -50,6 +50,16 @@ dmp_load() {
 		fail "modprobe dmp did not create /sys/module/dmp/stat/all_devs"
 }
 
+# dmpstat_need: set D to the dmpstat built on the host (make check and make
+# demo build it: make -C dmpstat). That binary is for the host's architecture
+# (x86_64): in a guest of another architecture the case is skipped, said so
+# (dmpstat's host tests and the amd64 kernels cover it).
+dmpstat_need() {
+	D=$SRCDIR/dmpstat/dmpstat
+	[ "$(uname -m)" = x86_64 ] || skip "dmpstat is built for the host (x86_64), not for $(uname -m)"
+	[ -x "$D" ] || fail "no $D: build it on the host first (make -C dmpstat)"
+}
+
 # dm_kname NAME: print the kernel name (dm-N) of the device-mapper device NAME.
 dm_kname() {
 	local kname d

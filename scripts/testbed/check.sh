@@ -21,6 +21,11 @@
 #   RETRIES  boots after a guest died mid-way, to run the cases after the one
 #            it died in (default 3)
 #
+# dmpstat is built first (its cases run it in the guests) and, when the whole
+# suite or its cases are selected, its host tests and a fuzz run of its
+# parsers (FUZZ_SECONDS, default 20) run before the kernels; their results
+# count in the totals (out/check/host/).
+#
 # Results: out/check/<TAG>/ (vmrun.sh's files of the first boot; boot-2/...
 # for the boots after a crash), out/check/<TAG>/build.log, and
 # out/check/<TAG>/results (one line a case: case result seconds boot-dir).
@@ -216,6 +221,42 @@ print_table() {
 	done <"$dir/results"
 }
 
+# dmpstat, which the cases of tests/dmpstat and tests/attach run in the
+# guests (built for the host), and its host tests (fixture trees, ASan and
+# UBSan, both compilers, a time-bounded fuzz run of its parsers): no VM, so
+# they come first; run when the whole suite or dmpstat's cases are selected
+# (HOST_TESTS=0/1 decides otherwise).
+host_passed=0 host_failed=0
+host_tests=${HOST_TESTS:-}
+if [ -z "$host_tests" ]; then
+	host_tests=0
+	[[ " $TESTS " == *" tests "* || " $TESTS " == *" tests/ "* || $TESTS == *dmpstat* ]] && host_tests=1
+fi
+mkdir -p "$TOP/out/check/host"
+if ! make -s -C "$TOP/dmpstat" >"$TOP/out/check/host/build.log" 2>&1; then
+	log "dmpstat does not build (out/check/host/build.log)"
+	cat "$TOP/out/check/host/build.log" >&2
+	host_failed=$((host_failed + 1))
+fi
+if [ "$host_tests" = 1 ]; then
+	log "dmpstat's host tests (out/check/host/)"
+	st=0
+	make -s -C "$TOP/dmpstat" check >"$TOP/out/check/host/check.log" 2>&1 || st=$?
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$TOP/out/check/host/check.log" | tail -n 1) || true
+	if [ -n "$line" ]; then
+		read -r p _ f _ <<<"${line//,/}"
+		host_passed=$((host_passed + p)) host_failed=$((host_failed + f))
+		[ "$st" -eq 0 ] || [ "$f" -gt 0 ] || host_failed=$((host_failed + 1))
+	else
+		host_failed=$((host_failed + 1))
+	fi
+	if make -s -C "$TOP/dmpstat" fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-20}" >"$TOP/out/check/host/fuzz.log" 2>&1; then
+		host_passed=$((host_passed + 1))
+	else
+		host_failed=$((host_failed + 1))
+	fi
+fi
+
 log "kernels: ${tags[*]}; ${#cases[@]} case(s); ${CPUS} vCPUs"
 if [ "$JOBS" -le 1 ]; then
 	for tag in "${tags[@]}"; do
@@ -235,6 +276,14 @@ else
 	wait || true
 fi
 
+if [ "$host_tests" = 1 ] || [ "$host_failed" -gt 0 ]; then
+	echo
+	echo "=== host: dmpstat (out/check/host/)"
+	grep -E '^(ok|FAIL) ' "$TOP/out/check/host/check.log" 2>/dev/null | grep -c '^ok' | sed 's/$/ host tests passed/' || true
+	grep -E '^FAIL ' "$TOP/out/check/host/check.log" 2>/dev/null || true
+	[ "$host_tests" != 1 ] || grep -E '^(Done|stat::number_of_executed_units)' "$TOP/out/check/host/fuzz.log" 2>/dev/null | sed 's/^/fuzz: /' || true
+	passed=$((passed + host_passed)) failed=$((failed + host_failed))
+fi
 for tag in "${tags[@]}"; do
 	print_table "$tag"
 done

@@ -42,6 +42,15 @@ run 'cat /sys/module/dmp/stat/all_devs/summary'
 run 'dmsetup status'
 run 'dmsetup table'
 
+say "dmpstat: dmp devices the way iostat shows disks"
+export PATH=$PWD/dmpstat:$PATH
+run 'dmpstat'
+run 'fio --name=rates --filename=/dev/mapper/dmp2 --direct=1 --ioengine=libaio --iodepth=4 \
+	--rw=randrw --rwmixread=70 --bssplit=4k/70:64k/30 --size=64M --runtime=5 --time_based >/dev/null &
+	dmpstat -y dmp2 1 3; wait'
+run 'dmpstat -j dmp1'
+run 'dmpstat --prometheus dmp1 | grep -E "^dmp_(reads|writes|write_bytes)_total"'
+
 say "live attach: an LVM volume with a mounted filesystem, counted by dmp and back (dmpstat --attach)"
 # LVM without udev (none in this VM), seeing only the two loop devices
 mkdir -p /tmp/lvm
@@ -49,7 +58,7 @@ cat >/tmp/lvm/lvm.conf <<'CONF'
 devices { obtain_device_list_from_udev=0 use_devicesfile=0 filter=["a|^/dev/loop[67]$|","r|.*|"] }
 activation { udev_sync=0 udev_rules=0 verify_udev_operations=1 monitoring=0 }
 CONF
-export LVM_SYSTEM_DIR=/tmp/lvm PATH=$PWD/dmpstat:$PATH
+export LVM_SYSTEM_DIR=/tmp/lvm
 run 'modprobe loop && truncate -s 64M /tmp/pv6 /tmp/pv7 && losetup /dev/loop6 /tmp/pv6 && losetup /dev/loop7 /tmp/pv7'
 run 'vgcreate -q demo /dev/loop6 /dev/loop7'
 run 'lvcreate -q -y -n home -L 40m demo /dev/loop6 && lvextend -q -L +20m demo/home /dev/loop7'

@@ -5,8 +5,7 @@
 # tests/lib.sh). An LVM volume group "vgat" on the brd disks /dev/ram0 and
 # /dev/ram1, LVM run without udev (as in tests/dm/004), and an ext4 LV on it.
 
-D=$SRCDIR/dmpstat/dmpstat
-[ -x "$D" ] || fail "no $D: build it on the host first (make -C dmpstat)"
+dmpstat_need
 
 lvm_cfg='devices { obtain_device_list_from_udev=0 use_devicesfile=0 filter=["a|^/dev/ram[01]$|","r|.*|"] }
 activation { udev_sync=0 udev_rules=0 verify_udev_operations=1 monitoring=0 }'
