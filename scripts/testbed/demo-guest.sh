@@ -46,7 +46,9 @@ say "dmpstat: dmp devices the way iostat shows disks"
 export PATH=$PWD/dmpstat:$PATH
 run 'dmpstat'
 run 'fio --name=rates --filename=/dev/mapper/dmp2 --direct=1 --ioengine=libaio --iodepth=4 \
-	--rw=randrw --rwmixread=70 --bssplit=4k/70:64k/30 --size=64M --runtime=5 --time_based >/dev/null &
+	--rw=randrw --rwmixread=70 --bssplit=4k/70:64k/30 --size=64M --runtime=8 --time_based >/dev/null &
+	s0=$(cat /sys/module/dmp/stat/dmp2/stat)   # wait until fio is under way, then 3 reports
+	while [ "$(cat /sys/module/dmp/stat/dmp2/stat)" = "$s0" ]; do sleep 0.2; done
 	dmpstat -y dmp2 1 3; wait'
 run 'dmpstat -j dmp1'
 run 'dmpstat --prometheus dmp1 | grep -E "^dmp_(reads|writes|write_bytes)_total"'
