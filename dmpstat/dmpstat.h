@@ -9,6 +9,7 @@
  *   delta.c   matching two samples and computing what changed in between
  *   output.c  text and JSON reports
  *   prom.c    Prometheus text exposition format
+ *   attach.c  --attach/--detach: linear <-> dmp on a live device (dm ioctls)
  */
 #ifndef DMPSTAT_H
 #define DMPSTAT_H
@@ -126,6 +127,9 @@ void json_string(const char *s);
 /* prom.c */
 void out_prometheus(const struct sample *s, const struct dev *const *devs,
 		    size_t n);
+
+/* attach.c: --attach (true) or --detach of devs; the exit status */
+int attach_main(bool attach, int n, char *const *devs);
 
 /* main.c */
 _Noreturn void fatal(const char *fmt, ...)

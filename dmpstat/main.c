@@ -41,6 +41,8 @@ static const char help_text[] =
 	"  -y, --omit-first   leave out the report since load/reset (with INTERVAL)\n"
 	"      --reset        zero the counters of the DEVICEs given\n"
 	"      --reset-all    zero the counters of every dmp device and all_devs\n"
+	"      --attach DEVICE...  swap the linear targets of live DEVICEs to dmp\n"
+	"      --detach DEVICE...  swap their dmp targets back to linear\n"
 	"      --root DIR     read DIR/sys and DIR/proc instead of /sys and /proc\n"
 	"      --help         show this help and exit\n"
 	"  -V, --version      show the version and exit\n"
@@ -49,7 +51,8 @@ static const char help_text[] =
 	"Exit status: 0 success, 1 runtime error, 2 usage error.\n"
 	"See dmpstat(8).\n";
 
-enum { OPT_PROMETHEUS = 256, OPT_RESET, OPT_RESET_ALL, OPT_ROOT, OPT_HELP };
+enum { OPT_PROMETHEUS = 256, OPT_RESET, OPT_RESET_ALL, OPT_ROOT, OPT_HELP,
+	OPT_ATTACH, OPT_DETACH };
 
 static const struct option long_opts[] = {
 	{ "json", no_argument, NULL, 'j' },
@@ -60,6 +63,8 @@ static const struct option long_opts[] = {
 	{ "reset", no_argument, NULL, OPT_RESET },
 	{ "reset-all", no_argument, NULL, OPT_RESET_ALL },
 	{ "root", required_argument, NULL, OPT_ROOT },
+	{ "attach", no_argument, NULL, OPT_ATTACH },
+	{ "detach", no_argument, NULL, OPT_DETACH },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -321,6 +326,7 @@ int main(int argc, char **argv)
 {
 	bool prometheus = false, reset = false, reset_all = false;
 	bool omit_first = false, have_interval = false;
+	int swap = 0;		/* OPT_ATTACH or OPT_DETACH */
 	struct out_opts o = { 0 };
 	const char *root_opt = NULL, *e;
 	unsigned long count = 0;
@@ -341,6 +347,12 @@ int main(int argc, char **argv)
 		case OPT_RESET: reset = true; break;
 		case OPT_RESET_ALL: reset_all = true; break;
 		case OPT_ROOT: root_opt = optarg; break;
+		case OPT_ATTACH:
+		case OPT_DETACH:
+			if (swap && swap != c)
+				usage_error("--attach and --detach exclude each other");
+			swap = c;
+			break;
 		case OPT_HELP:
 			printf("%s%s", usage_line, help_text);
 			flush_stdout();
@@ -352,6 +364,17 @@ int main(int argc, char **argv)
 		default:
 			usage_error(NULL);	/* getopt said what was wrong */
 		}
+	}
+
+	if (swap) {	/* attach.c; the other options do not apply */
+		if (optind >= argc)
+			usage_error("--%s needs at least one DEVICE",
+				    swap == OPT_ATTACH ? "attach" : "detach");
+		if (prometheus || reset || reset_all || o.json || o.timestamp ||
+		    o.human || omit_first || root_opt)
+			usage_error("--%s takes no other option",
+				    swap == OPT_ATTACH ? "attach" : "detach");
+		return attach_main(swap == OPT_ATTACH, argc - optind, argv + optind);
 	}
 
 	want.arg = calloc((size_t)argc, sizeof(*want.arg));
