@@ -1,0 +1,109 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
+#
+# tests/attach/lib.sh: helpers of the --attach/--detach cases (sourced after
+# tests/lib.sh). An LVM volume group "vgat" on the brd disks /dev/ram0 and
+# /dev/ram1, LVM run without udev (as in tests/dm/004), and an ext4 LV on it.
+
+D=$SRCDIR/dmpstat/dmpstat
+[ -x "$D" ] || fail "no $D: build it on the host first (make -C dmpstat)"
+
+lvm_cfg='devices { obtain_device_list_from_udev=0 use_devicesfile=0 filter=["a|^/dev/ram[01]$|","r|.*|"] }
+activation { udev_sync=0 udev_rules=0 verify_udev_operations=1 monitoring=0 }'
+lvm_() { lvm "$1" --config "$lvm_cfg" "${@:2}"; }
+
+MNT=$TMPDIR/mnt
+
+# lv_setup MIB0 MIB1: brd disks, VG vgat, LV vgat-lv of MIB0 MiB on ram0 then
+# MIB1 MiB on ram1 (a table of two linear segments), ext4 mounted on $MNT.
+lv_setup() {
+	brd_load 64 2
+	lvm_ pvcreate -q /dev/ram0 /dev/ram1 >/dev/null
+	lvm_ vgcreate -q -s 4m vgat /dev/ram0 /dev/ram1 >/dev/null
+	lvm_ lvcreate -q -y -Zy -Wn -n lv -L "${1}m" vgat /dev/ram0 >/dev/null
+	lvm_ lvextend -q -L "+${2}m" vgat/lv /dev/ram1 >/dev/null
+	LV=/dev/mapper/vgat-lv
+	[ -b "$LV" ] || fail "no $LV after lvcreate"
+	expect_eq "LV table types" "linear
+linear" "$(dmsetup table vgat-lv | awk '{ print $3 }')"
+	mkfs.ext4 -q -F "$LV"
+	mkdir -p "$MNT"
+	mount -t ext4 "$LV" "$MNT"
+	LVK=$(dm_kname vgat-lv)
+}
+
+# lv_cleanup: umount, remove the VG and PVs, every dm device, brd, dmp.
+lv_cleanup() {
+	umount "$MNT" 2>/dev/null || true
+	lvm_ vgchange -q -an vgat >/dev/null 2>&1 || true
+	lvm_ vgremove -q -f vgat >/dev/null 2>&1 || true
+	lvm_ pvremove -q /dev/ram0 /dev/ram1 >/dev/null 2>&1 || true
+	dm_remove_all
+}
+
+# types NAME: the target types of NAME's live table, space-separated
+types() { dmsetup table "$1" | awk '{ printf "%s%s", sep, $3; sep = " " }'; }
+
+# expect_untouched NAME TABLE: NAME's live table is TABLE, it is active and
+# has no inactive table.
+expect_untouched() {
+	expect_eq "$1: table" "$2" "$(dmsetup table "$1")"
+	local info
+	info=$(dmsetup info "$1")
+	expect_eq "$1: state" ACTIVE "$(awk '/^State:/ { print $2 }' <<<"$info")"
+	grep -q '^Tables present: *LIVE$' <<<"$info" ||
+		fail "$1: $(grep -E '^(State|Tables)' <<<"$info")"
+}
+
+# fio_start FILE SECS [ARGS...]: fio with crc32c verification writing and
+# re-reading FILE (direct, with fsyncs) for SECS seconds, in the background
+# (one process: --thread); FIO_PID, output in FILE.fio.
+fio_start() {
+	local f=$1 secs=$2
+	shift 2
+	fio --name=at --thread --filename="$f" --size=16m --bs=4k --rw=randwrite \
+		--ioengine=psync --direct=1 --fsync=16 --verify=crc32c \
+		--verify_backlog=64 --verify_fatal=1 --time_based --runtime="$secs" \
+		--output-format=json "$@" >"$f.fio" 2>"$f.fio.err" &
+	FIO_PID=$!
+}
+
+# fio_wait: wait for fio_start's fio; fail on any error or verify failure.
+fio_wait() {
+	local rc=0
+	wait "$FIO_PID" || rc=$?
+	[ $rc = 0 ] || fail "fio failed ($rc): $(cat "$MNT/f.fio.err"; tail -c 1000 "$MNT/f.fio")"
+	read -r _ _ _ _ e <<<"$(fio_totals "$MNT/f.fio")"
+	expect_eq "fio errors" 0 "$e"
+	! grep -qi "verify\|crc" "$MNT/f.fio.err" || fail "fio: $(cat "$MNT/f.fio.err")"
+}
+
+# quiesce KNAME: wait until KNAME has no request in flight
+quiesce() {
+	local r w i
+	for i in $(seq 100); do
+		read -r r w <"/sys/block/$1/inflight"
+		[ "$r$w" = 00 ] && return 0
+		sleep 0.05
+	done
+	fail "$1 still busy: $r $w in flight"
+}
+
+# snap_pair KNAME: "blk-reads blk-writes dmp-reads dmp-writes+flushes+wzeroes"
+# with no request in flight, retried until the block layer's stat did not
+# change across the read of dmp's.
+snap_pair() {
+	local a b s r w fl wz i
+	for i in $(seq 20); do
+		quiesce "$1"
+		a=$(cat "/sys/block/$1/stat")
+		read -r r _ w _ _ _ wz fl _ <"/sys/module/dmp/stat/$1/stat"
+		b=$(cat "/sys/block/$1/stat")
+		if [ "$a" = "$b" ]; then
+			read -ra s <<<"$a"
+			echo "${s[0]} ${s[4]} $r $((w + fl + wz))"
+			return 0
+		fi
+	done
+	fail "$1 never idle long enough to take a snapshot"
+}
