@@ -15,8 +15,9 @@
  *     resumes it (recover()), then checks that it did.
  * No udev cookie is passed (event_nr 0): see README.md, "Live attach".
  *
- * Test hook: DMPSTAT_FAULT=suspend fails right after the suspend,
- * DMPSTAT_FAULT=resume right after the resume, to exercise recover().
+ * Test hooks (DMPSTAT_FAULT): "load" adds a bogus argument to the new dmp or
+ * linear lines, so that the kernel rejects the load; "suspend" fails right
+ * after the suspend, "resume" right after the resume, to exercise recover().
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -433,6 +434,17 @@ static int swap_one(const char *arg, bool attach)
 			nto++;
 		}
 	}
+	if (nswap && fault && !strcmp(fault, "load"))
+		for (size_t i = 0; i < want.n; i++)
+			if (!strcmp(want.t[i].type, to) && strcmp(old.t[i].type, to)) {
+				char *p = malloc(strlen(want.t[i].params) + 8);
+
+				if (!p)
+					fatal("out of memory");
+				sprintf(p, "%s bogus", want.t[i].params);
+				free(want.t[i].params);
+				want.t[i].params = p;
+			}
 	if (!nswap) {
 		if (nto)
 			printf("%s: already %s (%zu %s target%s): nothing to do\n",

@@ -63,7 +63,7 @@ fio_start() {
 	shift 2
 	fio --name=at --thread --filename="$f" --size=16m --bs=4k --rw=randwrite \
 		--ioengine=psync --direct=1 --fsync=16 --verify=crc32c \
-		--verify_backlog=64 --verify_fatal=1 --time_based --runtime="$secs" \
+		--verify_backlog=64 --verify_fatal=1 --verify_state_save=0 --time_based --runtime="$secs" \
 		--output-format=json "$@" >"$f.fio" 2>"$f.fio.err" &
 	FIO_PID=$!
 }
