@@ -31,6 +31,8 @@ if ! "$TB/build.sh" "$tag" >"$TOP/build/demo-build.log" 2>&1; then
 	exit 1
 fi
 echo "build/$tag/dmp.ko"
+step "building dmpstat"
+make -s -C "$TOP/dmpstat"
 step "booting a VM ($cpus vCPUs) and running the demo in it"
 "$TB/vmrun.sh" --kernel "$tag" --cpus "$cpus" --out "$TOP/out/demo" \
 	--cmd 'bash scripts/testbed/demo-guest.sh' --cmd-timeout 600 --timeout 900
