@@ -32,8 +32,9 @@ linear" "$(dmsetup table vgat-lv | awk '{ print $3 }')"
 	LVK=$(dm_kname vgat-lv)
 }
 
-# lv_cleanup: umount, remove the VG and PVs, every dm device, brd, dmp.
+# lv_cleanup: stop fio, umount, remove the VG and PVs, every dm device, brd, dmp.
 lv_cleanup() {
+	[ -z "${FIO_PID:-}" ] || { kill "$FIO_PID" 2>/dev/null; kill -CONT "$FIO_PID" 2>/dev/null; wait "$FIO_PID" 2>/dev/null; } || true
 	umount "$MNT" 2>/dev/null || true
 	lvm_ vgchange -q -an vgat >/dev/null 2>&1 || true
 	lvm_ vgremove -q -f vgat >/dev/null 2>&1 || true
@@ -66,6 +67,29 @@ fio_start() {
 		--verify_backlog=64 --verify_fatal=1 --verify_state_save=0 --time_based --runtime="$secs" \
 		--output-format=json "$@" >"$f.fio" 2>"$f.fio.err" &
 	FIO_PID=$!
+}
+
+# fio_diag: what fio and the LV are doing, on stderr (for a failure message)
+fio_diag() {
+	local t
+	echo "--- fio $FIO_PID: $(kill -0 "$FIO_PID" 2>/dev/null && echo running || echo gone)" >&2
+	for t in /proc/"$FIO_PID"/task/*; do
+		[ -e "$t/wchan" ] && echo "  task ${t##*/} $(cat "$t/comm") state $(awk '{ print $3 }' "$t/stat") wchan $(cat "$t/wchan")" >&2
+	done
+	echo "--- $LVK stat: $(cat "/sys/block/$LVK/stat"), inflight $(cat "/sys/block/$LVK/inflight")" >&2
+	dmsetup info vgat-lv | grep -E '^(State|Tables)' >&2 || true
+	cat "$MNT/f.fio.err" >&2 2>/dev/null || true
+	# was the filesystem left frozen? (thaws it if so)
+	if fsfreeze -u "$MNT" 2>/dev/null; then echo "--- $MNT WAS FROZEN" >&2; else echo "--- $MNT not frozen" >&2; fi
+}
+
+# fio_running: wait (up to 60 s) until fio writes to the LV, so that its
+# layout phase is over
+fio_running() {
+	local w0
+	w0=$(blk_stat_field "$LVK" 5)
+	wait_for 60 eval '[ $(($(blk_stat_field "$LVK" 5) - w0)) -gt 200 ]' ||
+		{ fio_diag; fail "fio does not write to the LV"; }
 }
 
 # fio_wait: wait for fio_start's fio; fail on any error or verify failure.
