@@ -99,26 +99,31 @@ static struct dm_ioctl *dmi_new(size_t size, const char *name)
 }
 
 /*
- * Run cmd on *iop; for commands that return data, grow the buffer and retry
- * while the kernel says it was too small. 0 or an errno value.
+ * Run cmd on *iop; for commands that return data (and carry nothing but the
+ * header), retry with a buffer twice as large while the kernel says it was
+ * too small. 0 or an errno value.
  */
 static int dmi_run(unsigned long cmd, struct dm_ioctl **iop)
 {
-	for (;;) {
-		struct dm_ioctl *io = *iop, *big;
+	struct dm_ioctl req = **iop;	/* the kernel rewrites the header */
+	size_t size = req.data_size;
 
-		if (ioctl(ctl, cmd, io) < 0)
+	for (;;) {
+		struct dm_ioctl *big;
+
+		if (ioctl(ctl, cmd, *iop) < 0)
 			return errno;
-		if (!(io->flags & DM_BUFFER_FULL_FLAG))
+		if (!((*iop)->flags & DM_BUFFER_FULL_FLAG))
 			return 0;
-		if (io->data_size > (1u << 28))
+		if (size > (1u << 28))
 			return ENOBUFS;
-		big = realloc(io, (size_t)io->data_size * 2);
+		size *= 2;
+		big = calloc(1, size);
 		if (!big)
 			fatal("out of memory");
-		memset((char *)big + big->data_size, 0, big->data_size);
-		big->data_size *= 2;
-		big->flags &= ~(uint32_t)DM_BUFFER_FULL_FLAG;
+		*big = req;
+		big->data_size = (uint32_t)size;
+		free(*iop);
 		*iop = big;
 	}
 }
