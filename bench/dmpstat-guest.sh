@@ -13,8 +13,8 @@ export DM_DISABLE_UDEV=1
 D=$PWD/dmpstat/dmpstat
 
 busy_ticks() {
-	local cpu u n s i w irq sirq st rest
-	read -r cpu u n s i w irq sirq st rest </proc/stat
+	local u n s irq sirq st
+	read -r _ u n s _ _ irq sirq st _ </proc/stat
 	echo $((u + n + s + irq + sirq + st))
 }
 
@@ -46,7 +46,7 @@ for n in 1 100 1000; do
 	mapfile -t dms < <(cd /sys/module/dmp/stat && ls -d dm-*)
 	[ ${#dms[@]} -eq "$n" ] || { echo "expected $n devices, have ${#dms[@]}" >&2; exit 1; }
 	reps=$((n == 1 ? 100 : n == 100 ? 40 : 10))
-	for round in 1 2; do
+	for _ in 1 2; do
 		measure "$n" dmpstat "$reps" "$D"
 		measure "$n" iostat "$reps" iostat -x -d "${dms[@]}"
 		measure "$n" dmpstat-j "$reps" "$D" -j
