@@ -21,35 +21,11 @@ TOP=$DMP_TOP
 tags=("$@")
 [ ${#tags[@]} -gt 0 ] || tags=(5.10-i386 6.1-i386)
 out=$TOP/build/counters32
-passed=0 failed=0
+MC_NAME=counters32 MC_PY=$TOP/scripts/counters32.py
+# shellcheck source-path=SCRIPTDIR source=machine-code.sh
+. "$TOP/scripts/machine-code.sh"
 
-result() { # result OK|FAIL NAME
-	echo "$1 counters32 $2"
-	if [ "$1" = OK ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
-}
-
-if python3 "$TOP/scripts/counters32.py" --self-test; then
-	result OK self-test
-else
-	result FAIL self-test
-fi
-
-# check NAME WANT SRC OUTDIR: build SRC for $tag into OUTDIR and check it;
-# WANT is ok (the check must accept it) or refused (it must refuse it)
-check() {
-	local got=ok
-	if ! SRC=$3 "$TOP/scripts/testbed/build.sh" "$tag" "$4" >/dev/null; then
-		result FAIL "$1 (build failed: $4/build.log)"
-		return
-	fi
-	python3 "$TOP/scripts/counters32.py" "$4/dmp.ko" || got=refused
-	if [ "$got" = "$2" ]; then
-		result OK "$1 ($got)"
-	else
-		result FAIL "$1 ($got, should be $2)"
-	fi
-}
-
+mc_self_test
 for t in "${tags[@]}"; do
 	tag=$(dmp_tag "$t") || { echo "counters32: unknown kernel tag $t" >&2; exit 2; }
 	[ "$(dmp_arch "$tag")" = i386 ] || { echo "counters32: $tag is not an i386 kernel" >&2; exit 2; }
@@ -58,5 +34,4 @@ for t in "${tags[@]}"; do
 	check "$tag variant nosync32" refused "$out/variants/src/nosync32" "$out/variants/$tag/nosync32"
 done
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+mc_end

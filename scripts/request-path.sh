@@ -19,35 +19,11 @@ TOP=$DMP_TOP
 tags=("$@")
 [ ${#tags[@]} -gt 0 ] || tags=("${DMP_TAGS[@]}")
 out=$TOP/build/request-path
-passed=0 failed=0
+MC_NAME=request-path MC_PY=$TOP/scripts/request-path.py
+# shellcheck source-path=SCRIPTDIR source=machine-code.sh
+. "$TOP/scripts/machine-code.sh"
 
-result() { # result OK|FAIL NAME
-	echo "$1 request-path $2"
-	if [ "$1" = OK ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
-}
-
-if python3 "$TOP/scripts/request-path.py" --self-test; then
-	result OK self-test
-else
-	result FAIL self-test
-fi
-
-# check NAME WANT SRC OUTDIR: build SRC for $tag into OUTDIR and check it;
-# WANT is ok (the check must accept it) or refused (it must refuse it)
-check() {
-	local got=ok
-	if ! SRC=$3 "$TOP/scripts/testbed/build.sh" "$tag" "$4" >/dev/null; then
-		result FAIL "$1 (build failed: $4/build.log)"
-		return
-	fi
-	python3 "$TOP/scripts/request-path.py" "$4/dmp.ko" || got=refused
-	if [ "$got" = "$2" ]; then
-		result OK "$1 ($got)"
-	else
-		result FAIL "$1 ($got, should be $2)"
-	fi
-}
-
+mc_self_test
 for t in "${tags[@]}"; do
 	tag=$(dmp_tag "$t") || { echo "request-path: unknown kernel tag $t" >&2; exit 2; }
 	check "$tag" ok "$TOP/dmp" "$out/$tag"
@@ -60,5 +36,4 @@ for v in atomic lock; do
 	check "$tag variant $v" refused "$out/variants/src/$v" "$out/variants/$tag/$v"
 done
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+mc_end
