@@ -7,8 +7,8 @@ KDIR ?= /lib/modules/$(shell uname -r)/build
 KERNELS ?=
 TESTS ?=
 
-.PHONY: all modules clean dmpstat check-dmpstat check check-stress check-debug demo bench \
-	checkpatch sparse request-path counters32
+.PHONY: all modules clean dmpstat check-dmpstat check check-stress check-debug check-fetch \
+	demo bench checkpatch sparse request-path counters32 lint-pipes
 
 all: modules
 
@@ -38,6 +38,20 @@ check-stress:
 DEBUG_STRESS ?= 1
 check-debug:
 	STRESS=$(DEBUG_STRESS) KERNELS=debug TESTS="$(TESTS)" scripts/testbed/check.sh
+
+# The test bed's kernel fetch as a fresh machine sees it: every kernel tag
+# resolved (with an apt-cache that makes the SIGPIPE race certain, then
+# RESOLVE_ROUNDS times beside two busy loops) and fetched FETCH_ROUNDS times
+# into an empty cache; a broken security mirror; no mirror at all.
+FETCH_ROUNDS ?= 1
+RESOLVE_ROUNDS ?= 5
+check-fetch:
+	scripts/testbed/fetch-test.sh $(FETCH_ROUNDS) $(RESOLVE_ROUNDS)
+
+# Pipelines whose reader may stop before the writer (head, grep -q, awk
+# exit...) in scripts under pipefail: they fail at random (SIGPIPE).
+lint-pipes:
+	scripts/lint-pipes.py
 
 # dmpstat, the userspace monitor (dmpstat/dmpstat), and its host tests: fixture
 # trees under ASan+UBSan, gcc and clang, and a fuzz run of its parsers

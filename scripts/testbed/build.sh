@@ -123,7 +123,7 @@ else
 	# The Debian headers name the compiler that built the kernel
 	# (.kernelvariables: "CC = ... gcc-10"); when the host lacks it
 	# (5.10 wants gcc-10), the host's gcc builds a working module.
-	want=$(grep -oE 'gcc-[0-9]+' "$KDIR/.kernelvariables" 2>/dev/null | head -n1 || true)
+	want=$(grep -m1 -oE 'gcc-[0-9]+' "$KDIR/.kernelvariables" 2>/dev/null || true)
 	if [[ -n ${CC:-} ]]; then
 		MAKEARGS+=("CC=$CC")
 	elif [[ -n $want ]] && ! command -v "$cross$want" >/dev/null; then

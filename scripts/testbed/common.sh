@@ -76,4 +76,4 @@ dmp_guest_out_dir() {
 
 # The chroot in which sid modules are built (their headers need a newer
 # compiler and glibc than the host has).
-DMP_SID_CHROOT=$DMP_CACHE/sid-chroot
+DMP_SID_CHROOT=${DMP_SID_CHROOT:-$DMP_CACHE/sid-chroot}

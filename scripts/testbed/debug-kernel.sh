@@ -237,7 +237,7 @@ make -s modules_install INSTALL_MOD_PATH="$STORE/root" INSTALL_MOD_STRIP=1 >>"$L
 depmod -b "$STORE/root" "$KVER"
 [[ -s $STORE/root/lib/modules/$KVER/modules.dep ]] || die "depmod made no modules.dep"
 for m in dm-mod dm-zero dm-flakey dm-delay brd null_blk loop; do
-	modprobe -d "$STORE/root" -S "$KVER" --show-depends "$m" 2>/dev/null | grep -q '^insmod ' ||
+	[[ $(modprobe -d "$STORE/root" -S "$KVER" --show-depends "$m" 2>/dev/null) == *insmod\ * ]] ||
 		die "module $m is missing from $STORE/root (must be =m)"
 done
 cp arch/x86/boot/bzImage "$STORE/vmlinuz"

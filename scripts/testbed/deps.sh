@@ -37,6 +37,7 @@ TESTBED=(
 	xz-utils        # compressed kernels and modules
 	zstd            # compressed kernels and modules
 	lvm2            # LVM on dmp (tests/dm)
+	dosfstools      # mkfs.fat: a loop device over vfat refuses discards (tests/stats/007)
 	clang           # dmpstat: its warnings-fatal second compiler, libFuzzer
 	libclang-rt-14-dev # dmpstat: libFuzzer's and the sanitizers' runtime
 	sysstat         # dmpstat's cases: iostat side by side

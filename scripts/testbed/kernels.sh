@@ -25,6 +25,8 @@
 # done.  When the suite moved on, the new kernel is unpacked next to the old
 # one and kernels/TAG is switched atomically.
 set -euo pipefail
+# A failure inside $(...) stops the script too, not only the substitution.
+shopt -s inherit_errexit
 
 # shellcheck source-path=SCRIPTDIR source=common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -101,22 +103,43 @@ apt_setup() {
 papt_get() { apt-get "${APT_OPTS[@]}" "$@"; }
 papt_cache() { apt-cache "${APT_OPTS[@]}" "$@"; }
 
+# field NAME TEXT: the value of the first "NAME: value" line of TEXT.  apt's
+# whole output is read first (into TEXT) and parsed afterwards: a reader
+# that stops at the first match while apt still writes (`apt-cache ... |
+# awk '... exit'`) kills apt with SIGPIPE at random under pipefail.
+field() {
+	local line
+	while IFS= read -r line; do
+		line=${line#"${line%%[! ]*}"}
+		if [[ $line == "$1:"* ]]; then
+			line=${line#"$1:"}
+			printf '%s\n' "${line#"${line%%[! ]*}"}"
+			return 0
+		fi
+	done <<<"$2"
+	return 1
+}
+
 # qualify NAME: NAME:$ARCH for a package of another arch than the host's,
 # except the kbuild tools (they run on the host) and Architecture: all ones.
 qualify() {
-	if [[ $ARCH == amd64 || $1 == linux-kbuild-* ]] ||
-		[[ $(papt_cache show --no-all-versions "$1:$ARCH" 2>/dev/null |
-			awk '$1 == "Architecture:" { print $2; exit }') != "$ARCH" ]]; then
-		printf '%s\n' "$1"
-	else
+	local rec=
+	if [[ $ARCH != amd64 && $1 != linux-kbuild-* ]]; then
+		# no such package of that arch: an empty record, the plain name
+		rec=$(papt_cache show --no-all-versions "$1:$ARCH" 2>/dev/null) || rec=
+	fi
+	if [[ $(field Architecture "$rec") == "$ARCH" ]]; then
 		printf '%s\n' "$1:$ARCH"
+	else
+		printf '%s\n' "$1"
 	fi
 }
 
 # candidate PKG: the version apt would pick for PKG in the private suite.
 candidate() {
-	local v
-	v=$(papt_cache policy "$1" | awk '$1 == "Candidate:" { print $2; exit }')
+	local out v
+	out=$(papt_cache policy "$1") || return 1
+	v=$(field Candidate "$out") || return 1
 	[[ -n $v && $v != "(none)" ]] || return 1
 	printf '%s\n' "$v"
 }
@@ -132,7 +155,7 @@ resolve() {
 	local flavour queue
 	flavour=$(dmp_flavour "$ARCH")
 	queue=("linux-image-$flavour" "linux-headers-$flavour")
-	local item name ver deps dep dname out=()
+	local item name ver rec deps dep dname out=()
 	while ((${#queue[@]})); do
 		item=${queue[0]}
 		queue=("${queue[@]:1}")
@@ -145,8 +168,9 @@ resolve() {
 		fi
 		seen[$name]=1
 		out+=("$name=$ver")
-		deps=$(papt_cache show "$name=$ver" |
-			awk '/^Depends:/ { sub(/^Depends: */, ""); print; exit }')
+		rec=$(papt_cache show "$name=$ver") || die "apt-cache show $name=$ver failed"
+		[[ -n $rec ]] || die "apt-cache show $name=$ver printed nothing"
+		deps=$(field Depends "$rec") || deps=
 		IFS=',' read -ra deps <<<"$deps"
 		for dep in "${deps[@]}"; do
 			dep=${dep%%|*}                # first alternative
@@ -166,10 +190,12 @@ resolve() {
 
 # deb_file NAME=VERSION: the path apt-get download gives that package in debs/.
 deb_file() {
-	local name=${1%%=*} ver=${1#*=} arch=_*
+	local name=${1%%=*} ver=${1#*=} arch="_*"
 	[[ $name != *:* ]] || arch=_${name#*:}
 	name=${name%%:*}
-	compgen -G "$APT_DIR/debs/${name}_${ver//:/%3a}$arch.deb" | head -n1
+	local f
+	f=$(compgen -G "$APT_DIR/debs/${name}_${ver//:/%3a}$arch.deb") || return 0
+	printf '%s\n' "${f%%$'\n'*}"
 }
 
 # ---- unpacking ------------------------------------------------------------
@@ -191,7 +217,7 @@ add_checker_valid() {
 		t=$(mktemp) || exit 1
 		trap 'rm -f "$t"' EXIT
 		printf 'static inline int u(const int *q)\n{\n\t__typeof_unqual__(*q) v = *q;\n\treturn v;\n}\n' >"$t"
-		if "$@" "$t" 2>&1 | grep -q error; then echo 0; else echo 1; fi
+		case $("$@" "$t" 2>&1) in *error*) echo 0 ;; *) echo 1 ;; esac
 	EOS
 	chmod 755 "$f"
 }
@@ -278,7 +304,7 @@ sid_chroot() {
 	ver=$(sed -n "s/^linux-headers-$kver=//p" "$kd/packages")
 	[[ -n $ver ]] || die "sid: cannot tell the version of linux-headers-$kver"
 	# .kernelvariables: "CC = ... $(CROSS_COMPILE)gcc-16"
-	gcc=$(grep -oE 'gcc-[0-9]+' "$kd/kdir/.kernelvariables" | head -n1) ||
+	gcc=$(grep -m1 -oE 'gcc-[0-9]+' "$kd/kdir/.kernelvariables") ||
 		die "sid: cannot tell the compiler from $kd/kdir/.kernelvariables"
 
 	exec {lockfd}>"$DMP_CACHE/sid-chroot.lock"
@@ -312,8 +338,39 @@ sid_chroot() {
 
 # ---- fetch ------------------------------------------------------------------
 
+# update_indexes LOG: apt-get update of the private suite, its output in
+# LOG; retried (DMP_FETCH_TRIES times, default 3) while an index fails to
+# download.  Fails when one still does: then the lists hold what did come.
+update_indexes() {
+	local try tries=${DMP_FETCH_TRIES:-3}
+	for ((try = 1; ; try++)); do
+		if papt_get -q update >"$1" 2>&1 &&
+			! grep -qE '^E:|^W: (Failed to fetch|Some index files failed)' "$1"; then
+			grep '^W:' "$1" >&2 || true
+			return 0
+		fi
+		((try < tries)) || return 1
+		log "$tag: apt-get update failed (try $try of $tries): $(update_errors "$1"); retrying"
+		sleep $((5 * try))
+	done
+}
+
+# update_errors LOG: what failed in an apt-get update log, on one line.
+update_errors() {
+	local line out=()
+	while IFS= read -r line; do
+		case $line in
+		"W: Some index files failed"* | "E: Some index files failed"*) ;;
+		E:* | "W: Failed to fetch"*) out+=("${line#?: }") ;;
+		esac
+	done <"$1"
+	((${#out[@]})) || out=("apt-get update exited non-zero")
+	local IFS=';'
+	printf '%s\n' "${out[*]}"
+}
+
 fetch_one() {
-	local tag=$1 kd store pkgs meta hash missing=() p old ulog n v
+	local tag=$1 kd store pkgs meta hash missing=() p old ulog n v partial="" resolved try
 	kd=$(dmp_kernel_dir "$tag")
 	mkdir -p "$DMP_CACHE/kernels" "$DMP_CACHE/store" "$DMP_CACHE/apt"
 	# One fetch per tag at a time (a second one waits, then finds it done).
@@ -322,21 +379,32 @@ fetch_one() {
 
 	apt_setup "$tag"
 	ulog=$APT_DIR/update.log
-	if ! papt_get -q update >"$ulog" 2>&1 || grep -q '^E:' "$ulog"; then
-		sed 's/^/  /' "$ulog" >&2
-		[[ -e $kd/ready ]] || die "$tag: apt-get update failed"
-		# Offline: the cached kernel is the best we have.
-		log "$tag: apt-get update failed, keeping the cached $(cat "$kd/kver")"
+	# An index that fails to download (a mirror half synced, an unreachable
+	# security mirror) stops nothing the other indexes resolve.
+	update_indexes "$ulog" || partial=$(update_errors "$ulog")
+
+	if ! resolved=$(resolve); then
+		[[ -e $kd/ready ]] ||
+			die "$tag: cannot resolve the kernel's packages${partial:+ (apt-get update failed: $partial)}"
+		# Offline, or the suite is broken: the cached kernel is the best we have.
+		log "$tag: cannot resolve the kernel's packages${partial:+ (apt-get update failed: $partial)}; keeping the cached $(cat "$kd/kver")"
 		exec {lockfd}>&-
 		return 0
 	fi
-	grep '^W:' "$ulog" >&2 || true
-
-	mapfile -t pkgs < <(resolve)
-	if [[ -e $kd/ready ]] && [[ "$(printf '%s\n' "${pkgs[@]}")" == "$(cat "$kd/packages" 2>/dev/null)" ]]; then
+	mapfile -t pkgs <<<"$resolved"
+	meta=$(printf '%s\n' "${pkgs[@]}" | sed -n "s/^linux-image-$(dmp_flavour "$ARCH")\(:$ARCH\)\{0,1\}=//p")
+	[[ -n $meta ]] || die "$tag: the resolution holds no linux-image-$(dmp_flavour "$ARCH"): ${pkgs[*]}"
+	if [[ -n $partial && -e $kd/ready && $resolved != "$(cat "$kd/packages")" ]]; then
+		# What resolves without the missing index may be older than the
+		# kernel resolved earlier from every index: keep that one.
+		log "$tag: keeping the cached $(cat "$kd/kver"): an index failed ($partial), and without it $meta resolves"
+		exec {lockfd}>&-
+		return 0
+	fi
+	[[ -z $partial ]] || log "$tag: taking linux-image-$(dmp_flavour "$ARCH") $meta from the indexes that did download (failed: $partial)"
+	if [[ -e $kd/ready && $resolved == "$(cat "$kd/packages")" ]]; then
 		log "$tag: up to date ($(cat "$kd/kver"))"
 	else
-		meta=$(printf '%s\n' "${pkgs[@]}" | sed -n "s/^linux-image-$(dmp_flavour "$ARCH")\(:$ARCH\)\{0,1\}=//p")
 		hash=$(printf '%s\n' "${pkgs[@]}" | sha256sum | cut -c1-8)
 		store=$DMP_CACHE/store/${tag}_${meta}_$hash
 		log "$tag: fetching ${pkgs[*]}"
@@ -344,9 +412,12 @@ fetch_one() {
 		for p in "${pkgs[@]}"; do
 			[[ -n $(deb_file "$p") ]] || missing+=("$p")
 		done
-		if ((${#missing[@]})); then
-			(cd "$APT_DIR/debs" && papt_get -q download "${missing[@]}") >&2
-		fi
+		for ((try = 1; ${#missing[@]}; try++)); do
+			(cd "$APT_DIR/debs" && papt_get -q download "${missing[@]}") >&2 && break
+			((try < ${DMP_FETCH_TRIES:-3})) || die "$tag: apt-get download ${missing[*]} failed"
+			log "$tag: apt-get download failed (try $try); retrying"
+			sleep $((5 * try))
+		done
 
 		rm -rf "$store"
 		unpack "$tag" "$store" "${pkgs[@]}"
@@ -419,8 +490,10 @@ path) shift && cmd_path "$@" ;;
 resolve) # debugging aid: print the package set of a tag without fetching
 	shift
 	t=$(dmp_tag "${1:-}") || usage 2 >&2
-	apt_setup "$t"
-	papt_get -q update >&2
+	tag=$t
+	apt_setup "$tag"
+	update_indexes "$APT_DIR/update.log" ||
+		log "$tag: resolving without what failed: $(update_errors "$APT_DIR/update.log")"
 	resolve
 	;;
 -h | --help | help) usage 0 ;;

@@ -31,7 +31,7 @@ SUITE=bookworm
 PACKAGES=(
 	bash coreutils util-linux mount dmsetup fio kmod python3 diffutils
 	findutils grep sed mawk procps e2fsprogs hostname busybox-static
-	libc-bin base-files base-passwd lvm2
+	libc-bin base-files base-passwd lvm2 dosfstools
 )
 
 log() { printf 'userland.sh: %s\n' "$*" >&2; }

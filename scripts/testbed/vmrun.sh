@@ -274,7 +274,7 @@ fi
 if [ -z "$timeout" ]; then
 	timeout=90
 	for c in "${cases[@]}"; do
-		t=$(sed -n '1,30s/^# TIMEOUT:[[:space:]]*//p' "$c" | head -n 1)
+		t=$(sed -n '1,30{s/^# TIMEOUT:[[:space:]]*//p;T;q}' "$c")
 		timeout=$((timeout + ${t:-120} * tmo_scale + 15))
 	done
 	[ -z "$cmd" ] || timeout=$((timeout + ${cmd_timeout:-3510}))
@@ -294,6 +294,11 @@ kargs+=" testbed.src_share=$src_share"
 # kernel log keeps them; the runner scans dmesg, not the console).
 [ "$keep_drivers" = 0 ] || kargs+=" loglevel=5"
 [ ${#append[@]} -eq 0 ] || kargs+=" ${append[*]}"
+# what the cases ask of the kernel command line (HACKING.md, "Test cases")
+for c in "${cases[@]}"; do
+	t=$(sed -n '1,30{s/^# KERNEL_ARGS:[[:space:]]*//p;T;q}' "$c")
+	[[ -z $t || " $kargs " == *" $t "* ]] || kargs+=" $t"
+done
 share=security_model=none,multidevs=remap
 # How the guest leaves QEMU with a verdict: isa-debug-exit on x86 (QEMU
 # exits 3 after guest-run.sh); arm64 has none: a reboot, which -no-reboot
