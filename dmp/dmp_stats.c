@@ -14,13 +14,16 @@
 
 #include "dmp.h"
 
-/* The registry of devices; taken in ctr and dtr only, never by sysfs. */
-static DEFINE_MUTEX(dmp_lock);
+/*
+ * The registry of devices; taken in ctr, dtr and the histograms switch
+ * (a message), never by sysfs.
+ */
+DEFINE_MUTEX(dmp_lock);
 static DEFINE_HASHTABLE(dmp_devs, 8);
 
 /* dmp_live and dmp_retired change together, under dmp_all_lock. */
-static LIST_HEAD(dmp_live);
-static DEFINE_SEQLOCK(dmp_all_lock);
+LIST_HEAD(dmp_live);
+DEFINE_SEQLOCK(dmp_all_lock);
 static struct dmp_counters dmp_retired;
 
 /* Objects whose release may still run code of this module. */
@@ -119,10 +122,43 @@ void dmp_node_read(struct dmp_node *node, struct dmp_counters *out)
 		out->c[i] = out->c[i] > base.c[i] ? out->c[i] - base.c[i] : 0;
 }
 
+/*
+ * One snapshot of the histograms @node shows, raw less the reset baseline
+ * (each word whole); false when they are off.
+ */
+bool dmp_node_read_hist(struct dmp_node *node, struct dmp_hist_data *out)
+{
+	struct dmp_hist_data *base;
+	u64 *o = (u64 *)out;
+	unsigned int seq, i;
+
+	rcu_read_lock();
+	base = node->hist_raw(node, out);
+	for (i = 0; base && i < sizeof(*out) / sizeof(u64); i++) {
+		const u64 *b = (const u64 *)base;
+		u64 v;
+
+		do {
+			seq = read_seqbegin(&node->base_lock);
+			v = b[i];
+		} while (read_seqretry(&node->base_lock, seq));
+		o[i] = o[i] > v ? o[i] - v : 0;
+	}
+	rcu_read_unlock();
+	return base;
+}
+
 void dmp_node_reset(struct dmp_node *node)
 {
+	struct dmp_hist_data *base;
+
 	write_seqlock(&node->base_lock);
 	node->read_raw(node, &node->base);
+	rcu_read_lock();
+	base = node->hist_raw(node, NULL);
+	if (base)
+		node->hist_raw(node, base);
+	rcu_read_unlock();
 	write_sequnlock(&node->base_lock);
 }
 
@@ -130,6 +166,7 @@ static void dmp_dev_free_rcu(struct rcu_head *rcu)
 {
 	struct dmp_dev *dev = container_of(rcu, struct dmp_dev, rcu);
 
+	dmp_hist_free(dev);
 	free_percpu(dev->pcpu);
 	kfree(dev);
 	dmp_object_release();
@@ -164,6 +201,8 @@ static struct dmp_dev *dmp_dev_create(struct mapped_device *md, dev_t devt,
 	dev->devt = devt;
 	dev->refs = 1;
 	dev->node.read_raw = dmp_dev_read_raw;
+	dev->node.hist_raw = dmp_dev_hist_raw;
+	INIT_LIST_HEAD(&dev->targets);
 	seqlock_init(&dev->node.base_lock);
 	strscpy(dev->kname, dm_disk(md)->disk_name, sizeof(dev->kname));
 	strscpy(dev->link, name, sizeof(dev->link));
@@ -180,10 +219,11 @@ static struct dmp_dev *dmp_dev_create(struct mapped_device *md, dev_t devt,
 }
 
 /*
- * Called by the constructor of each dmp target: the device's counters,
- * created with its sysfs directory for the first target of @md.
+ * Called by the constructor of each dmp target @dt: the device's counters,
+ * created with its sysfs directory for the first target of @md. @dt joins
+ * the device's targets (dt->sdev, dt->stats, dt->ti->private set).
  */
-struct dmp_dev *dmp_dev_get(struct mapped_device *md)
+struct dmp_dev *dmp_dev_get(struct mapped_device *md, struct dmp_target *dt)
 {
 	dev_t devt = disk_devt(dm_disk(md));
 	char name[DM_NAME_LEN];
@@ -204,7 +244,13 @@ struct dmp_dev *dmp_dev_get(struct mapped_device *md)
 		}
 	}
 	dev = dmp_dev_create(md, devt, name);
+	if (IS_ERR(dev))
+		goto unlock;
 out:
+	dt->sdev = dev;
+	dt->stats = dev->pcpu;
+	dmp_hist_link(dev, dt);
+unlock:
 	mutex_unlock(&dmp_lock);
 	return dev;
 }
@@ -217,9 +263,10 @@ out:
  * dmp_lock so that a new table of the same device cannot make its directory
  * before this one is gone.
  */
-void dmp_dev_put(struct dmp_dev *dev)
+void dmp_dev_put(struct dmp_dev *dev, struct dmp_target *dt)
 {
 	mutex_lock(&dmp_lock);
+	list_del(&dt->link);
 	if (--dev->refs) {
 		mutex_unlock(&dmp_lock);
 		return;
@@ -228,6 +275,7 @@ void dmp_dev_put(struct dmp_dev *dev)
 	write_seqlock(&dmp_all_lock);
 	list_del_rcu(&dev->list);
 	dmp_dev_add_to(dev, &dmp_retired);
+	dmp_hist_retire(dev);
 	write_sequnlock(&dmp_all_lock);
 	dmp_sysfs_del_dev(dev);
 	mutex_unlock(&dmp_lock);
@@ -246,7 +294,8 @@ void dmp_object_release(void)
 
 int dmp_stats_init(void)
 {
-	return dmp_sysfs_init(dmp_all_read_raw);
+	dmp_hist_init();
+	return dmp_sysfs_init(dmp_all_read_raw, dmp_all_hist_raw);
 }
 
 void dmp_stats_exit(void)

@@ -139,6 +139,60 @@ static ssize_t reset_store(struct kobject *kobj, struct kobj_attribute *ka,
 	return count;
 }
 
+static ssize_t dmp_emit_row(char *buf, ssize_t n, const char *name,
+			    const u64 *v, unsigned int nr)
+{
+	unsigned int i;
+
+	n += sysfs_emit_at(buf, n, "%s", name);
+	for (i = 0; i < nr; i++)
+		n += sysfs_emit_at(buf, n, " %llu", v[i]);
+	return n + sysfs_emit_at(buf, n, "\n");
+}
+
+/* The histograms (README.md, "Histograms"): bounds, counts and sums. */
+static ssize_t histograms_show(struct kobject *kobj, struct kobj_attribute *ka,
+			       char *buf)
+{
+	static const char *const dir[DMP_HIST_DIRS] = { "read", "write" };
+	u64 bounds[DMP_LAT_BUCKETS];
+	struct dmp_hist_data *d;
+	char name[32];
+	ssize_t n;
+	int i;
+
+	d = kmalloc(sizeof(*d), GFP_KERNEL);
+	if (!d)
+		return -ENOMEM;
+	if (!dmp_node_read_hist(to_node(kobj), d)) {
+		kfree(d);
+		return sysfs_emit(buf, "state off\n");
+	}
+	n = sysfs_emit(buf, "state on\n");
+	for (i = 0; i < DMP_LAT_BUCKETS - 1; i++)
+		bounds[i] = 1ULL << i;
+	n = dmp_emit_row(buf, n, "latency_bounds_us", bounds,
+			 DMP_LAT_BUCKETS - 1);
+	for (i = 0; i < DMP_SIZE_BUCKETS - 1; i++)
+		bounds[i] = 512ULL << i;
+	n = dmp_emit_row(buf, n, "size_bounds_bytes", bounds,
+			 DMP_SIZE_BUCKETS - 1);
+	for (i = 0; i < DMP_HIST_DIRS; i++) {
+		snprintf(name, sizeof(name), "%s_latency", dir[i]);
+		n = dmp_emit_row(buf, n, name, d->lat[i], DMP_LAT_BUCKETS);
+		n += sysfs_emit_at(buf, n, "%s_latency_sum_ns %llu\n", dir[i],
+				   d->lat_sum[i]);
+	}
+	for (i = 0; i < DMP_HIST_DIRS; i++) {
+		snprintf(name, sizeof(name), "%s_size", dir[i]);
+		n = dmp_emit_row(buf, n, name, d->size[i], DMP_SIZE_BUCKETS);
+		n += sysfs_emit_at(buf, n, "%s_size_sum_bytes %llu\n", dir[i],
+				   d->size_sum[i]);
+	}
+	kfree(d);
+	return n;
+}
+
 /*
  * The current device-mapper name: it changes with "dmsetup rename". Reading
  * it takes device-mapper's hash lock, under which some kernels destroy
@@ -188,6 +242,7 @@ DMP_VALUE_ATTR(flush_cnt, DMP_V_FLUSH_CNT);
 DMP_VALUE_ATTR(error_cnt, DMP_V_ERROR_CNT);
 static struct kobj_attribute dmp_attr_summary = __ATTR_RO(summary);
 static struct kobj_attribute dmp_attr_stat = __ATTR_RO(stat);
+static struct kobj_attribute dmp_attr_histograms = __ATTR_RO(histograms);
 static struct kobj_attribute dmp_attr_reset = __ATTR_WO(reset);
 static struct kobj_attribute dmp_attr_name = __ATTR_RO(name);
 
@@ -204,6 +259,7 @@ static struct attribute *dmp_common_attrs[] = {
 	&dmp_attr_error_cnt.ka.attr,
 	&dmp_attr_summary.attr,
 	&dmp_attr_stat.attr,
+	&dmp_attr_histograms.attr,
 	&dmp_attr_reset.attr,
 	NULL
 };
@@ -317,7 +373,9 @@ void dmp_sysfs_del_dev(struct dmp_dev *dev)
 }
 
 int dmp_sysfs_init(void (*all_read_raw)(struct dmp_node *,
-					struct dmp_counters *))
+					struct dmp_counters *),
+		   struct dmp_hist_data *(*all_hist_raw)(struct dmp_node *,
+							 struct dmp_hist_data *))
 {
 	int r;
 
@@ -333,6 +391,7 @@ int dmp_sysfs_init(void (*all_read_raw)(struct dmp_node *,
 	}
 	dmp_object_hold();
 	dmp_all->read_raw = all_read_raw;
+	dmp_all->hist_raw = all_hist_raw;
 	seqlock_init(&dmp_all->base_lock);
 	dmp_all->kobj.kset = dmp_stat_kset;
 	r = kobject_init_and_add(&dmp_all->kobj, &dmp_all_ktype, NULL,

@@ -11,16 +11,16 @@
 #include "dmp.h"
 #include "dmp_version.h"
 
-struct dmp_target {
-	struct dm_dev *dev;
-	sector_t start;
-	struct dmp_pcpu __percpu *stats;	/* == sdev->pcpu */
-	struct dmp_dev *sdev;
-};
+/* ti->private, without the DMP_HIST_ON bit */
+static struct dmp_target *to_dt(struct dm_target *ti)
+{
+	return dmp_dt((unsigned long)READ_ONCE(ti->private));
+}
 
 static int dmp_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 {
 	struct dmp_target *dt;
+	struct dmp_dev *sdev;
 	unsigned long long start = 0;
 	sector_t size;
 	int r;
@@ -55,20 +55,21 @@ static int dmp_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	}
 	dt->start = start;
 
-	dt->sdev = dmp_dev_get(dm_table_get_md(ti->table));
-	if (IS_ERR(dt->sdev)) {
-		ti->error = "Cannot create statistics";
-		r = PTR_ERR(dt->sdev);
-		goto bad_dev;
-	}
-	dt->stats = dt->sdev->pcpu;
-
 	ti->num_flush_bios = 1;
 	ti->num_discard_bios = 1;
 	ti->num_secure_erase_bios = 1;
 	ti->num_write_zeroes_bios = 1;
 	dmp_set_write_same_bios(ti);
-	ti->private = dt;
+	ti->per_io_data_size = sizeof(struct dmp_bio);
+
+	/* sets dt->sdev, dt->stats and ti->private */
+	dt->ti = ti;
+	sdev = dmp_dev_get(dm_table_get_md(ti->table), dt);
+	if (IS_ERR(sdev)) {
+		ti->error = "Cannot create statistics";
+		r = PTR_ERR(sdev);
+		goto bad_dev;
+	}
 	return 0;
 
 bad_dev:
@@ -80,32 +81,53 @@ bad:
 
 static void dmp_dtr(struct dm_target *ti)
 {
-	struct dmp_target *dt = ti->private;
+	struct dmp_target *dt = to_dt(ti);
 
-	dmp_dev_put(dt->sdev);
+	dmp_dev_put(dt->sdev, dt);
 	dm_put_device(ti, dt->dev);
 	kfree(dt);
 }
 
 static int dmp_map(struct dm_target *ti, struct bio *bio)
 {
-	struct dmp_target *dt = ti->private;
+	struct dmp_target *dt = to_dt(ti);
 
 	bio_set_dev(bio, dt->dev->bdev);
 	if (bio_sectors(bio))
 		bio->bi_iter.bi_sector = dt->start +
 			dm_target_offset(ti, bio->bi_iter.bi_sector);
 	dmp_count_bio(dt->stats, bio);
+	/* histograms off: one load and one branch (a tail call when on) */
+	if (unlikely((unsigned long)READ_ONCE(ti->private) & DMP_HIST_ON))
+		return dmp_hist_map(dt, bio);
 	return DM_MAPIO_REMAPPED;
 }
 
+/*
+ * The completion of a bio that failed, or of any bio while the histograms
+ * are on. Not failures: an operation the device below lacks (callers such
+ * as blkdev_issue_zeroout() fall back) and a REQ_NOWAIT bio asked to retry.
+ */
+static noinline __noclone int dmp_end_slow(struct dm_target *ti,
+					   struct bio *bio, blk_status_t error)
+{
+	unsigned long private = (unsigned long)READ_ONCE(ti->private);
+	struct dmp_target *dt = dmp_dt(private);
+
+	if (private & DMP_HIST_ON)
+		dmp_hist_end(dt, bio);
+	if (error && error != BLK_STS_NOTSUPP && error != BLK_STS_AGAIN)
+		dmp_count_error(dt->stats);
+	return DM_ENDIO_DONE;
+}
+
+/* A good completion, histograms off: two loads and two branches. */
 static int dmp_end_io(struct dm_target *ti, struct bio *bio,
 		      blk_status_t *error)
 {
-	struct dmp_target *dt = ti->private;
-
-	if (unlikely(*error))
-		dmp_count_error(dt->stats);
+	if (unlikely((unsigned long)READ_ONCE(ti->private) & DMP_HIST_ON) ||
+	    unlikely(*error))
+		return dmp_end_slow(ti, bio, *error);
 	return DM_ENDIO_DONE;
 }
 
@@ -113,7 +135,7 @@ static void dmp_status(struct dm_target *ti, status_type_t type,
 		       unsigned int status_flags, char *result,
 		       unsigned int maxlen)
 {
-	struct dmp_target *dt = ti->private;
+	struct dmp_target *dt = to_dt(ti);
 	struct dmp_counters s;
 	unsigned int sz = 0;
 
@@ -143,8 +165,13 @@ static void dmp_status(struct dm_target *ti, status_type_t type,
 static int dmp_message(struct dm_target *ti, unsigned int argc, char **argv,
 		       char *result, unsigned int maxlen)
 {
-	struct dmp_target *dt = ti->private;
+	struct dmp_target *dt = to_dt(ti);
 
+	if (argc == 2 && !strcmp(argv[0], "histograms")) {
+		if (!strcmp(argv[1], "on") || !strcmp(argv[1], "off"))
+			return dmp_hist_switch(dt->sdev, argv[1][1] == 'n');
+		return -EINVAL;
+	}
 	if (argc != 1 || (strcmp(argv[0], "clear_stats") &&
 			  strcmp(argv[0], "reset")))
 		return -EINVAL;
@@ -155,7 +182,7 @@ static int dmp_message(struct dm_target *ti, unsigned int argc, char **argv,
 static int dmp_prepare_ioctl(struct dm_target *ti, struct block_device **bdev
 			     DMP_PREPARE_IOCTL_EXTRA_ARGS)
 {
-	struct dmp_target *dt = ti->private;
+	struct dmp_target *dt = to_dt(ti);
 	struct dm_dev *dev = dt->dev;
 
 	*bdev = dev->bdev;
@@ -168,7 +195,7 @@ static int dmp_prepare_ioctl(struct dm_target *ti, struct block_device **bdev
 static int dmp_iterate_devices(struct dm_target *ti,
 			       iterate_devices_callout_fn fn, void *data)
 {
-	struct dmp_target *dt = ti->private;
+	struct dmp_target *dt = to_dt(ti);
 
 	return fn(ti, dt->dev, dt->start, ti->len, data);
 }

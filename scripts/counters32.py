@@ -9,7 +9,10 @@ another CPU: it can see the low word wrapped and the high word not carried.
 dmp therefore counts inside a u64_stats_sync, a per-CPU seqcount that the
 writer increments before and after the adds and readers check (dmp.h).
 
-For dmp_map() and dmp_end_io() of an i386 dmp.ko this checks that:
+For the functions that count on the request path of an i386 dmp.ko
+(dmp_map(); dmp_end_slow(), which dmp_end_io() calls for a failed bio;
+dmp_hist_map() and dmp_hist_end(), which they call with histograms on),
+this checks that:
   - the function counts: it has a section with interrupts off (cli up to
     the next sti, or popf: local_irq_restore() of 5.10) that adds with
     carry (adc) to memory;
@@ -24,7 +27,7 @@ import re
 import subprocess
 import sys
 
-FUNCS = ("dmp_map", "dmp_end_io")
+FUNCS = ("dmp_map", "dmp_end_slow", "dmp_hist_map", "dmp_hist_end")
 INC = re.compile(r"^(?:addl?\s+\$0x1,|incl?\s+)(\S*\(.*\))$")
 ADC = re.compile(r"^adcl?\s+\S+,(\S*\(.*\))$")
 

@@ -3,7 +3,8 @@
 #
 # counters32.sh [TAG...] - dmp's counters on 32-bit x86 kernels checked in
 # the machine code (default: 5.10-i386 6.1-i386, every i386 kernel Debian
-# still has): dmp_map and dmp_end_io add to the u64 counters only inside a
+# still has): dmp_map, dmp_end_slow and dmp_hist_map/end add to the u64
+# counters and histograms only inside a
 # u64_stats_sync, so that a reader on another CPU never sees a counter half
 # updated (scripts/counters32.py). Under TCG the torn read itself is too
 # rare to show in a test (HACKING.md, "Other architectures"), hence this

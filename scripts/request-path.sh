@@ -3,8 +3,10 @@
 #
 # request-path.sh [TAG...] - dmp's request path (dmp_map, dmp_end_io) checked
 # in the machine code built for each kernel (default: every stock kernel of
-# the test bed): no atomic, no lock, no call but ftrace's, the return thunk's
-# and bio_associate_blkg, no write to a global (scripts/request-path.py).
+# the test bed): no atomic, no lock, no call but ftrace's, the return thunk's,
+# bio_associate_blkg, dmp_end_slow (a failed bio) and, behind the
+# histograms bit, dmp_hist_map/end (which may read the clock and enter RCU),
+# no write to a global (request-path.py).
 #
 # The check is itself checked: the rules against hand-made instructions
 # (request-path.py --self-test), and two builds for the first kernel that
