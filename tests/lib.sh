@@ -188,7 +188,7 @@ dm_remove_all() {
 		[ "$(dmsetup ls 2>/dev/null)" == "No devices found" ] && break
 		dmsetup remove_all >/dev/null 2>&1 || dmsetup remove_all --force >/dev/null 2>&1 || sleep 1
 	done
-	losetup -a 2>/dev/null | grep -q "$TMPDIR" && losetup -D 2>/dev/null
+	[[ $(losetup -a 2>/dev/null) != *"$TMPDIR"* ]] || losetup -D 2>/dev/null
 	[ "${DMP_KEEP_DRIVERS:-0}" = 1 ] || [ ! -d /sys/module/brd ] || rmmod brd 2>/dev/null || true
 	[ ! -d /sys/module/dmp ] || rmmod dmp 2>/dev/null || true
 	return 0
@@ -246,34 +246,48 @@ dd_direct() {
 
 # uevent_listen FILE: record "ACTION DEVPATH" of each kernel uevent with
 # SUBSYSTEM=dmp into FILE (python3 on the kernel's uevent netlink socket, as
-# udevadm monitor --kernel does) until uevent_stop.
+# udevadm monitor --kernel does) until uevent_stop. Waits (up to 60 s: a
+# busy guest starts python3 slowly) until the listener's socket is bound.
 uevent_listen() {
 	python3 -u - "$1" <<'PY' &
-import socket, sys
+import select, signal, socket, sys
+stop = False
+def on_term(*_):
+    global stop
+    stop = True
+signal.signal(signal.SIGTERM, on_term)
 s = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, 15)  # NETLINK_KOBJECT_UEVENT
 s.bind((0, 1))
 out = open(sys.argv[1], "w", buffering=1)
-open(sys.argv[1] + ".ready", "w").close()
-while True:
-    msg = s.recv(65536).split(b"\0")
+def record(data):
+    msg = data.split(b"\0")
     env = dict(x.split(b"=", 1) for x in msg[1:] if b"=" in x)
     if env.get(b"SUBSYSTEM") == b"dmp":
         out.write("%s %s\n" % (env[b"ACTION"].decode(), env[b"DEVPATH"].decode()))
+open(sys.argv[1] + ".ready", "w").close()
+while not stop:
+    if select.select([s], [], [], 0.2)[0]:
+        record(s.recv(65536))
+# SIGTERM (uevent_stop): the kernel queues an event on the socket before the
+# action that sent it returns, so every event sent before the SIGTERM is
+# there: take them all, however late this process got to run
+s.setblocking(False)
+while True:
+    try:
+        record(s.recv(65536))
+    except BlockingIOError:
+        break
 PY
 	UEVENT_PID=$!
 	UEVENT_FILE=$1
-	local i
-	for i in $(seq 50); do
-		[ -e "$1.ready" ] && return 0
-		sleep 0.1
-	done
-	fail "the uevent listener did not start"
+	wait_for 60 uevent_ready_or_gone || true
+	[ -e "$1.ready" ] || fail "the uevent listener did not start"
 }
+uevent_ready_or_gone() { [ -e "$UEVENT_FILE.ready" ] || ! kill -0 "$UEVENT_PID" 2>/dev/null; }
 
-# uevent_stop: stop the listener of uevent_listen, once the last event it
-# should see has had time to arrive.
+# uevent_stop: stop the listener of uevent_listen; it records every event
+# sent until then before it exits (no grace period to guess).
 uevent_stop() {
-	sleep 0.5
 	kill "$UEVENT_PID"
 	wait "$UEVENT_PID" 2>/dev/null || true
 	rm -f "$UEVENT_FILE.ready"
@@ -312,19 +326,24 @@ read_direct() {
 
 # --- helpers of the stress cases (tests/stress/) ------------------------------
 
-# fio_totals JSON: "READS READ_BYTES WRITES WRITE_BYTES" summed over all jobs
-# of fio's --output-format=json output (fio counts its verify reads as reads),
-# then "ERRORS": the jobs' error fields added up. Lines before the JSON
-# (fio's notes) are skipped.
+# fio_totals JSON...: "READS READ_BYTES WRITES WRITE_BYTES" summed over all
+# jobs of fio's --output-format=json outputs (of one run or several; fio
+# counts its verify reads as reads), then "ERRORS": the jobs' error fields
+# added up. Lines before the JSON (fio's notes) are skipped.
 fio_totals() {
-	python3 - "$1" <<'PY' || fail "no fio totals in $1: $(head -c 2000 "$1")"
+	python3 - "$@" <<'PY' || fail "no fio totals in $*: see above"
 import json, sys
-text = open(sys.argv[1]).read()
 r = rb = w = wb = err = 0
-for j in json.loads(text[text.index("{"):])["jobs"]:
-    r += j["read"]["total_ios"]; rb += j["read"]["io_bytes"]
-    w += j["write"]["total_ios"]; wb += j["write"]["io_bytes"]
-    err += j.get("error", 0)
+for name in sys.argv[1:]:
+    text = open(name).read()
+    try:
+        jobs = json.loads(text[text.index("{"):])["jobs"]
+    except (ValueError, KeyError):
+        sys.exit("%s: %s" % (name, text[:2000]))
+    for j in jobs:
+        r += j["read"]["total_ios"]; rb += j["read"]["io_bytes"]
+        w += j["write"]["total_ios"]; wb += j["write"]["io_bytes"]
+        err += j.get("error", 0)
 print(r, rb, w, wb, err)
 PY
 }
@@ -362,16 +381,26 @@ wait_for() {
 	done
 }
 
+# lines_at_least FILE N: FILE has N lines or more (for wait_for: a sampler
+# such as dmpstat -j INTERVAL has written a report more)
+lines_at_least() {
+	[ "$(wc -l <"$1")" -ge "$2" ]
+}
+
 # meminfo_kib FIELD: FIELD of /proc/meminfo (SUnreclaim, Percpu, ...) in KiB.
 meminfo_kib() {
 	awk -v f="$1:" '$1 == f { print $2 }' /proc/meminfo
 }
 
-# dio_mix DEV COUNT|SECONDSs SEED WRITE_PCT SPAN_BYTES: O_DIRECT requests on
-# DEV, one bio each: COUNT of them (or as many as fit in SECONDS, "3s"), of
-# 512 B, 4, 8 or 64 KiB at offsets aligned to their size below SPAN_BYTES,
-# WRITE_PCT % of them writes of random data, chosen by a random generator
-# seeded with SEED. Prints what the caller saw:
+# dio_mix DEV AMOUNT SEED WRITE_PCT SPAN_BYTES: O_DIRECT requests on DEV, one
+# bio each, of 512 B, 4, 8 or 64 KiB at offsets aligned to their size below
+# SPAN_BYTES, WRITE_PCT % of them writes of random data, chosen by a random
+# generator seeded with SEED. AMOUNT: COUNT requests; or SECONDSs ("3s"): as
+# many as fit in SECONDS; or MINs..MAXs ("3.5s..60s"): for MIN seconds, and
+# on until reads and writes have each both failed and succeeded, for at
+# most MAX seconds in all (a device below that fails by time, such as
+# flakey's up/down intervals: how many requests a busy guest issues in an
+# interval is not known). Prints what the caller saw:
 #   READS READ_ERRORS WRITES WRITE_ERRORS READ_BYTES WRITE_BYTES
 # (the bytes of every request issued, failed or not). A failure other than
 # EIO, or a short transfer, fails the case.
@@ -380,6 +409,10 @@ dio_mix() {
 import errno, mmap, os, random, sys, time
 dev, amount, seed, wpct, span = sys.argv[1:6]
 seed, wpct, span = int(seed), int(wpct), int(span)
+mixed = ".." in amount
+if mixed:
+    least, amount = amount.split("..")
+    least = time.monotonic() + float(least[:-1])
 end = time.monotonic() + float(amount[:-1]) if amount.endswith("s") else None
 count = None if end else int(amount)
 rnd = random.Random(seed)
@@ -388,6 +421,8 @@ buf = mmap.mmap(-1, 65536)
 r = re = w = we = rb = wb = 0
 i = 0
 while (time.monotonic() < end) if end else (i < count):
+    if mixed and 0 < re < r and 0 < we < w and time.monotonic() >= least:
+        break
     i += 1
     size = rnd.choice([512, 4096, 8192, 65536])
     off = rnd.randrange(0, span // size) * size
