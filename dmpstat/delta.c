@@ -12,7 +12,10 @@
  * kind than the removed one had is taken for a rename: its delta is then too
  * small, never negative.) The block layer's counters are judged on their
  * own (a reset of dmp's counters does not touch them), so a rate is never
- * negative nor made of a difference of unrelated counters.
+ * negative nor made of a difference of unrelated counters. Histograms count
+ * since the previous sample when the device did not restart, had them then
+ * with the same bounds and none of their counts went down (hists_follow());
+ * else since they were switched on (or reset): their current counts.
  *
  * The formulas of r_await, w_await, aqu-sz and %util are those of sysstat's
  * iostat -x (write_ext_stat() and compute_ext_disk_stats()): with the
@@ -64,6 +67,9 @@ static void one_delta(const struct dev *p, const struct dev *c,
 		       (strcmp(p->name, c->name) && disk_down);
 	for (i = 0; i < NCOUNTERS; i++)
 		o->c[i] = o->restarted ? c->c[i] : c->c[i] - p->c[i];
+	o->hist_prev = NULL;
+	if (!o->restarted && c->hist && p->hist && hists_follow(p->hist, c->hist))
+		o->hist_prev = p->hist;
 
 	o->has_disk = c->has_disk && (!p || p->has_disk);
 	if (!o->has_disk)
@@ -88,11 +94,7 @@ size_t delta_compute(const struct sample *prev, const struct sample *cur,
 	size_t i, j = 0, n = 0;
 
 	if (cur->n > cap) {
-		struct dev_delta *nb = realloc(buf, cur->n * sizeof(*nb));
-
-		if (!nb)
-			fatal("out of memory");
-		buf = nb;
+		buf = xrealloc(buf, cur->n, sizeof(*buf));
 		cap = cur->n;
 	}
 	for (i = 0; i < cur->n; i++) {
@@ -108,6 +110,16 @@ size_t delta_compute(const struct sample *prev, const struct sample *cur,
 	}
 	*out = buf;
 	return n;
+}
+
+bool delta_histo(const struct dev_delta *d, int k, uint64_t *buf,
+		 struct histo *out)
+{
+	if (!d->cur->hist)
+		return false;
+	histo_sub(&d->cur->hist->h[k], d->hist_prev ? &d->hist_prev->h[k] : NULL,
+		  buf, out);
+	return true;
 }
 
 void rates_compute(const struct dev_delta *d, double secs, struct rates *r)

@@ -39,6 +39,14 @@ static const char help_text[] =
 	"  -t, --timestamp    print the time before each text report\n"
 	"  -h, --human        sizes and byte rates with units (k, M, G ...)\n"
 	"  -y, --omit-first   leave out the report since load/reset (with INTERVAL)\n"
+	"      --latency      add read and write latency percentiles p50, p90, p99\n"
+	"                     and the top of the highest bucket (max), in ms, from\n"
+	"                     the histograms; interpolated in the bucket as\n"
+	"                     Prometheus' histogram_quantile(); '-' when off\n"
+	"      --hist         after each report, its latency and size histograms\n"
+	"                     as bar charts (like bcc's biolatency)\n"
+	"      --histograms on|off DEVICE...  switch the latency and size histograms\n"
+	"                     of dmp DEVICEs on or off\n"
 	"      --reset        zero the counters of the DEVICEs given\n"
 	"      --reset-all    zero the counters of every dmp device and all_devs\n"
 	"      --attach DEVICE...  swap the linear targets of live DEVICEs to dmp\n"
@@ -52,7 +60,7 @@ static const char help_text[] =
 	"See dmpstat(8).\n";
 
 enum { OPT_PROMETHEUS = 256, OPT_RESET, OPT_RESET_ALL, OPT_ROOT, OPT_HELP,
-	OPT_ATTACH, OPT_DETACH };
+	OPT_ATTACH, OPT_DETACH, OPT_LATENCY, OPT_HIST, OPT_HISTOGRAMS };
 
 static const struct option long_opts[] = {
 	{ "json", no_argument, NULL, 'j' },
@@ -60,6 +68,9 @@ static const struct option long_opts[] = {
 	{ "timestamp", no_argument, NULL, 't' },
 	{ "human", no_argument, NULL, 'h' },
 	{ "omit-first", no_argument, NULL, 'y' },
+	{ "latency", no_argument, NULL, OPT_LATENCY },
+	{ "hist", no_argument, NULL, OPT_HIST },
+	{ "histograms", required_argument, NULL, OPT_HISTOGRAMS },
 	{ "reset", no_argument, NULL, OPT_RESET },
 	{ "reset-all", no_argument, NULL, OPT_RESET_ALL },
 	{ "root", required_argument, NULL, OPT_ROOT },
@@ -99,29 +110,6 @@ static struct {
 	bool *found;
 	size_t n;
 } want;
-
-void flush_stdout(void)
-{
-	if (fflush(stdout) == 0 && !ferror(stdout))
-		return;
-	if (errno == EPIPE)
-		_exit(0);	/* the reader went away: not an error */
-	fprintf(stderr, "dmpstat: write error: %s\n", strerror(errno));
-	_exit(1);
-}
-
-void fatal(const char *fmt, ...)
-{
-	va_list ap;
-
-	fflush(stdout);
-	fputs("dmpstat: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
 
 static _Noreturn void usage_error(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));
@@ -196,9 +184,7 @@ static size_t select_devs(const struct sample *s, const struct dev ***out)
 
 	if (s->n > cap) {
 		cap = s->n;
-		v = realloc(v, cap * sizeof(*v));
-		if (!v)
-			fatal("out of memory");
+		v = xrealloc(v, cap, sizeof(*v));
 	}
 	for (i = 0; i < s->n; i++)
 		if (keep(NULL, &s->dev[i]))
@@ -253,14 +239,6 @@ static void sleep_until(double t)
 		;
 }
 
-static double now_mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void interval_loop(const struct out_opts *o, double interval,
 			  unsigned long count, bool omit_first)
 {
@@ -313,9 +291,7 @@ static const char *root_from(const char *opt)
 
 	if (!r || !*r)
 		return "";
-	c = strdup(r);
-	if (!c)
-		fatal("out of memory");
+	c = xstrdup(r);
 	len = strlen(c);
 	while (len > 0 && c[len - 1] == '/')
 		c[--len] = '\0';
@@ -327,6 +303,7 @@ int main(int argc, char **argv)
 	bool prometheus = false, reset = false, reset_all = false;
 	bool omit_first = false, have_interval = false;
 	int swap = 0;		/* OPT_ATTACH or OPT_DETACH */
+	int histograms = -1;	/* --histograms: 1 on, 0 off */
 	struct out_opts o = { 0 };
 	const char *root_opt = NULL, *e;
 	unsigned long count = 0;
@@ -343,10 +320,18 @@ int main(int argc, char **argv)
 		case 't': o.timestamp = true; break;
 		case 'h': o.human = true; break;
 		case 'y': omit_first = true; break;
+		case OPT_LATENCY: o.latency = true; break;
+		case OPT_HIST: o.hist = true; break;
 		case OPT_PROMETHEUS: prometheus = true; break;
 		case OPT_RESET: reset = true; break;
 		case OPT_RESET_ALL: reset_all = true; break;
 		case OPT_ROOT: root_opt = optarg; break;
+		case OPT_HISTOGRAMS:
+			if (strcmp(optarg, "on") && strcmp(optarg, "off"))
+				usage_error("invalid argument '%s' for "
+					    "--histograms (on or off)", optarg);
+			histograms = !strcmp(optarg, "on");
+			break;
 		case OPT_ATTACH:
 		case OPT_DETACH:
 			if (swap && swap != c)
@@ -366,21 +351,24 @@ int main(int argc, char **argv)
 		}
 	}
 
-	if (swap) {	/* attach.c; the other options do not apply */
+	if (swap || histograms >= 0) {	/* dm ioctls: no other option applies */
+		const char *what = histograms >= 0 ? "histograms" :
+				   swap == OPT_ATTACH ? "attach" : "detach";
+
 		if (optind >= argc)
-			usage_error("--%s needs at least one DEVICE",
-				    swap == OPT_ATTACH ? "attach" : "detach");
+			usage_error("--%s needs at least one DEVICE", what);
 		if (prometheus || reset || reset_all || o.json || o.timestamp ||
-		    o.human || omit_first || root_opt)
-			usage_error("--%s takes no other option",
-				    swap == OPT_ATTACH ? "attach" : "detach");
+		    o.human || omit_first || o.latency || o.hist || root_opt ||
+		    (swap && histograms >= 0))
+			usage_error("--%s takes no other option", what);
+		if (histograms >= 0)
+			return histctl_main(histograms, argc - optind,
+					    argv + optind);
 		return attach_main(swap == OPT_ATTACH, argc - optind, argv + optind);
 	}
 
-	want.arg = calloc((size_t)argc, sizeof(*want.arg));
-	want.found = calloc((size_t)argc, sizeof(*want.found));
-	if (!want.arg || !want.found)
-		fatal("out of memory");
+	want.arg = xcalloc((size_t)argc, sizeof(*want.arg));
+	want.found = xcalloc((size_t)argc, sizeof(*want.found));
 	for (i = optind; i < argc; i++) {
 		const char *a = argv[i];
 
@@ -422,12 +410,20 @@ int main(int argc, char **argv)
 		usage_error("--reset needs at least one DEVICE");
 	if (reset_all && want.n)
 		usage_error("--reset-all takes no DEVICE");
-	if ((reset || reset_all) && (prometheus || o.json))
-		usage_error("--reset prints nothing: no --json or --prometheus");
+	if ((reset || reset_all) && (prometheus || o.json || o.latency || o.hist))
+		usage_error("--reset prints nothing: no --json, --prometheus, "
+			    "--latency or --hist");
+	if (o.hist && (o.json || prometheus))
+		usage_error("--hist draws text (the JSON and Prometheus outputs "
+			    "carry the histograms)");
+	if (o.latency && prometheus)
+		usage_error("--latency and --prometheus exclude each other "
+			    "(Prometheus computes quantiles from the histograms)");
 
 	src.root = root_from(root_opt);
 	e = getenv("DMPSTAT_TEST_SEQ");
 	src.test_seq = e && !strcmp(e, "1");
+	src.hist = o.json || prometheus || o.latency || o.hist;
 
 	sample_take(&src, &samples[0]);
 	if (!samples[0].loaded) {

@@ -2,8 +2,10 @@
 /*
  * Text and JSON reports. Text: one header line and one aligned line per
  * device (columns as wide as their widest cell), an optional timestamp line
- * before, an empty line after; no terminal escapes ever. JSON: one document
- * per report on one line (schema in dmpstat.8).
+ * before, an empty line after; no terminal escapes ever; with --hist, bar
+ * histograms after it in the layout of bcc's biolatency (print_log2_hist in
+ * bcc's table.py). JSON: one document per report on one line (schema in
+ * dmpstat.8).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,7 +16,7 @@
 #include "dmp_version.h"
 
 #define JSON_SCHEMA 1
-#define MAXCOLS 16
+#define MAXCOLS 24
 
 /* ---- a table of strings, printed aligned ---- */
 
@@ -37,9 +39,7 @@ static void cell(struct table *t, const char *fmt, ...)
 
 	if (t->ncells == t->offcap) {
 		t->offcap = t->offcap ? t->offcap * 2 : 256;
-		t->off = realloc(t->off, t->offcap * sizeof(*t->off));
-		if (!t->off)
-			fatal("out of memory");
+		t->off = xrealloc(t->off, t->offcap, sizeof(*t->off));
 	}
 	for (;;) {
 		va_start(ap, fmt);
@@ -48,9 +48,7 @@ static void cell(struct table *t, const char *fmt, ...)
 		if (n >= 0 && (size_t)n < t->cap - t->len)
 			break;
 		t->cap = t->cap ? t->cap * 2 : 8192;
-		t->buf = realloc(t->buf, t->cap);
-		if (!t->buf)
-			fatal("out of memory");
+		t->buf = xrealloc(t->buf, t->cap, 1);
 	}
 	t->off[t->ncells++] = t->len;
 	t->len += (size_t)n + 1;
@@ -189,12 +187,231 @@ static void json_counters(const char *key, const uint64_t *c)
 	putchar('}');
 }
 
+/* ---- histograms ---- */
+
+/* Histogram k of a device: since load or reset (dd NULL), or over dd's
+ * interval; false when the device has none. */
+static bool dev_histo(const struct dev *d, const struct dev_delta *dd, int k,
+		      uint64_t *buf, struct histo *out)
+{
+	if (dd)
+		return delta_histo(dd, k, buf, out);
+	if (!d->hist)
+		return false;
+	*out = d->hist->h[k];
+	return true;
+}
+
+static const double quantiles[] = { 0.5, 0.9, 0.99 };
+#define NQ 3
+static const char *const latency_head[] = {
+	"r_p50", "r_p90", "r_p99", "r_max", "w_p50", "w_p90", "w_p99", "w_max",
+};
+#define NLAT 8
+
+/* --latency: p50, p90, p99 and the top of the highest bucket with a
+ * request, for reads then writes, in milliseconds. */
+static void latency_cells(struct table *t, const struct dev *d,
+			  const struct dev_delta *dd)
+{
+	uint64_t buf[HIST_MAX_BOUNDS + 1];
+	struct histo h;
+	int k, q, top;
+
+	for (k = H_READ_LAT; k <= H_WRITE_LAT; k++) {
+		if (!dev_histo(d, dd, k, buf, &h)) {
+			for (q = 0; q <= NQ; q++)
+				cell(t, "-");
+			continue;
+		}
+		for (q = 0; q < NQ; q++)
+			cell(t, "%.3f", histo_quantile(&h, quantiles[q]) / 1e3);
+		top = histo_max(&h);
+		if (top < 0)
+			cell(t, "0.000");
+		else if ((unsigned int)top == h.n)	/* above the last bound */
+			cell(t, ">%.3f", (double)h.bound[h.n - 1] / 1e3);
+		else
+			cell(t, "%.3f", (double)h.bound[top] / 1e3);
+	}
+}
+
+static void json_u64s(const char *key, const uint64_t *v, unsigned int n)
+{
+	printf("\"%s\":[", key);
+	for (unsigned int i = 0; i < n; i++)
+		printf("%s%llu", i ? "," : "", (unsigned long long)v[i]);
+	putchar(']');
+}
+
+/* "read_latency":{"counts":[...],"count":N,"sum_ns":N} */
+static void json_histo(int k, const struct histo *h)
+{
+	printf(",\"%s\":{", hist_names[k]);
+	json_u64s("counts", h->count, h->n + 1);
+	printf(",\"count\":%llu,\"%s\":%llu}", (unsigned long long)h->total,
+	       HIST_IS_SIZE(k) ? "sum_bytes" : "sum_ns",
+	       (unsigned long long)h->sum);
+}
+
+/* "histograms": the bounds and the histograms since load or reset */
+static void json_hists(const struct dev *d)
+{
+	const struct hists *hs = d->hist;
+
+	if (!hs) {
+		printf(",\"histograms\":null");
+		return;
+	}
+	printf(",\"histograms\":{");
+	json_u64s("latency_bounds_us", hs->h[H_READ_LAT].bound,
+		  hs->h[H_READ_LAT].n);
+	putchar(',');
+	json_u64s("size_bounds_bytes", hs->h[H_READ_SIZE].bound,
+		  hs->h[H_READ_SIZE].n);
+	for (int k = 0; k < NHIST; k++)
+		json_histo(k, &hs->h[k]);
+	putchar('}');
+}
+
+/* "histograms_delta": what they counted in the interval */
+static void json_hists_delta(const struct dev_delta *dd)
+{
+	uint64_t buf[HIST_MAX_BOUNDS + 1];
+	struct histo h;
+
+	if (!dd->cur->hist) {
+		printf(",\"histograms_delta\":null");
+		return;
+	}
+	printf(",\"histograms_delta\":{\"restarted\":%s",
+	       dd->hist_prev ? "false" : "true");
+	for (int k = 0; k < NHIST; k++) {
+		delta_histo(dd, k, buf, &h);
+		json_histo(k, &h);
+	}
+	putchar('}');
+}
+
+/* --latency: "latency_ms":{"read":{"p50":..,"p90":..,"p99":..,"max":..},..} */
+static void json_latency(const struct dev *d, const struct dev_delta *dd)
+{
+	uint64_t buf[HIST_MAX_BOUNDS + 1];
+	struct histo h;
+	int k, q, top;
+
+	if (!d->hist) {
+		printf(",\"latency_ms\":null");
+		return;
+	}
+	printf(",\"latency_ms\":{");
+	for (k = H_READ_LAT; k <= H_WRITE_LAT; k++) {
+		dev_histo(d, dd, k, buf, &h);
+		printf("%s\"%s\":{", k == H_READ_LAT ? "" : ",",
+		       k == H_READ_LAT ? "read" : "write");
+		for (q = 0; q < NQ; q++)
+			printf("\"p%.0f\":%.3f,", quantiles[q] * 100,
+			       histo_quantile(&h, quantiles[q]) / 1e3);
+		top = histo_max(&h);
+		if (top < 0)
+			printf("\"max\":0}");
+		else if ((unsigned int)top == h.n)
+			printf("\"max\":null}");
+		else
+			printf("\"max\":%.3f}", (double)h.bound[top] / 1e3);
+	}
+	putchar('}');
+}
+
+/* A device as the title of its histograms: dm-0 (dmp1), all_devs */
+static void dev_label(const struct dev *d)
+{
+	fputs(d->kname, stdout);
+	if (!*d->name)
+		return;
+	fputs(" (", stdout);
+	for (const char *p = d->name; *p; p++)
+		putchar((unsigned char)*p < 0x20 || *p == 0x7f ? '?' : *p);
+	putchar(')');
+}
+
+/* One histogram as bcc's biolatency draws it: a row per bucket up to the
+ * last with a request, "a -> b" for a < v <= b. */
+static void draw_histo(const struct dev *d, int k, const struct histo *h)
+{
+	static const char *const title[NHIST] = {
+		"read latency", "write latency", "read size", "write size",
+	};
+	static const char stars[] = "****************************************";
+	int last = histo_max(h), i;
+	uint64_t vmax = 0;
+	bool size = HIST_IS_SIZE(k);
+
+	dev_label(d);
+	printf(" %s: ", title[k]);
+	if (last < 0) {
+		printf("no requests\n\n");
+		return;
+	}
+	if (size)
+		printf("%llu request%s, average %llu bytes\n",
+		       (unsigned long long)h->total, h->total == 1 ? "" : "s",
+		       (unsigned long long)(h->sum / h->total));
+	else
+		printf("%llu request%s, average %.1f usecs\n",
+		       (unsigned long long)h->total, h->total == 1 ? "" : "s",
+		       (double)h->sum / (double)h->total / 1e3);
+	for (i = 0; i <= last; i++)
+		if (h->count[i] > vmax)
+			vmax = h->count[i];
+	printf("     %-19s : count     distribution\n", size ? "bytes" : "usecs");
+	for (i = 0; i <= last; i++) {
+		char lo[24], hi[24];
+		int n = (int)((double)h->count[i] * 40 / (double)vmax);
+
+		snprintf(lo, sizeof(lo), "%llu",
+			 i ? (unsigned long long)h->bound[i - 1] : 0ULL);
+		if ((unsigned int)i < h->n)
+			snprintf(hi, sizeof(hi), "%llu",
+				 (unsigned long long)h->bound[i]);
+		else
+			snprintf(hi, sizeof(hi), "inf");
+		printf("%10s -> %-10s : %-8llu |%-40.*s|\n", lo, hi,
+		       (unsigned long long)h->count[i], n > 40 ? 40 : n, stars);
+	}
+	putchar('\n');
+}
+
+/* --hist: the four histograms of each device after a text report */
+static void draw_hists(const struct sample *s, const struct dev *d,
+		       const struct dev_delta *dd)
+{
+	uint64_t buf[HIST_MAX_BOUNDS + 1];
+	struct histo h;
+
+	if (!d->hist) {
+		dev_label(d);
+		if (!s->hist_files)
+			printf(": no histograms (the dmp module is older than "
+			       "this dmpstat)\n\n");
+		else if (d->minor == ALL_DEVS_MINOR)
+			printf(": histograms off (on no device)\n\n");
+		else
+			printf(": histograms off\n\n");
+		return;
+	}
+	for (int k = 0; k < NHIST; k++) {
+		dev_histo(d, dd, k, buf, &h);
+		draw_histo(d, k, &h);
+	}
+}
+
 /* ---- reports since load or reset ---- */
 
 static void text_totals(const struct out_opts *o, const struct sample *s,
 			const struct dev *const *devs, size_t n)
 {
-	static struct table t = { .ncols = 13, .left = 2 };
+	static struct table t = { .left = 2 };
 	static const char *const head[] = {
 		"Device", "Name", "reads", "rbytes", "ravg", "writes", "wbytes",
 		"wavg", "discards", "dbytes", "wzeroes", "flushes", "errors",
@@ -202,8 +419,11 @@ static void text_totals(const struct out_opts *o, const struct sample *s,
 	size_t i;
 	int k;
 
-	for (k = 0; k < t.ncols; k++)
+	t.ncols = 13 + (o->latency ? NLAT : 0);
+	for (k = 0; k < 13; k++)
 		cell(&t, "%s", head[k]);
+	for (k = 0; o->latency && k < NLAT; k++)
+		cell(&t, "%s", latency_head[k]);
 	for (i = 0; i < n; i++) {
 		const uint64_t *c = devs[i]->c;
 		uint64_t ravg = c[C_READS] ? c[C_READ_BYTES] / c[C_READS] : 0;
@@ -224,9 +444,13 @@ static void text_totals(const struct out_opts *o, const struct sample *s,
 			else
 				cell(&t, "%llu", (unsigned long long)v[k]);
 		}
+		if (o->latency)
+			latency_cells(&t, devs[i], NULL);
 	}
 	timestamp_line(o, s);
 	table_print(&t);
+	for (i = 0; o->hist && i < n; i++)
+		draw_hists(s, devs[i], NULL);
 }
 
 void out_totals(const struct out_opts *o, const struct sample *s,
@@ -245,6 +469,9 @@ void out_totals(const struct out_opts *o, const struct sample *s,
 			putchar(',');
 		json_dev_head(devs[i]);
 		json_counters("counters", devs[i]->c);
+		json_hists(devs[i]);
+		if (o->latency)
+			json_latency(devs[i], NULL);
 		putchar('}');
 	}
 	printf("]}\n");
@@ -256,7 +483,7 @@ void out_totals(const struct out_opts *o, const struct sample *s,
 static void text_interval(const struct out_opts *o, const struct sample *s,
 			  double secs, const struct dev_delta *d, size_t n)
 {
-	static struct table t = { .ncols = 15, .left = 2 };
+	static struct table t = { .left = 2 };
 	static const char *const head[] = {
 		"Device", "Name", "r/s", "w/s", "rkB/s", "wkB/s", "rareq-sz",
 		"wareq-sz", "d/s", "f/s", "err/s", "r_await", "w_await",
@@ -265,8 +492,11 @@ static void text_interval(const struct out_opts *o, const struct sample *s,
 	size_t i;
 	int k;
 
-	for (k = 0; k < t.ncols; k++)
+	t.ncols = 15 + (o->latency ? NLAT : 0);
+	for (k = 0; k < 15; k++)
 		cell(&t, "%s", head[k]);
+	for (k = 0; o->latency && k < NLAT; k++)
+		cell(&t, "%s", latency_head[k]);
 	for (i = 0; i < n; i++) {
 		struct rates r;
 
@@ -298,9 +528,13 @@ static void text_interval(const struct out_opts *o, const struct sample *s,
 			for (k = 0; k < 4; k++)
 				cell(&t, "-");
 		}
+		if (o->latency)
+			latency_cells(&t, d[i].cur, &d[i]);
 	}
 	timestamp_line(o, s);
 	table_print(&t);
+	for (i = 0; o->hist && i < n; i++)
+		draw_hists(s, d[i].cur, &d[i]);
 }
 
 static void json_rates(const struct rates *r)
@@ -359,6 +593,10 @@ void out_interval(const struct out_opts *o, const struct sample *s,
 		json_counters("delta", d[i].c);
 		json_disk(&d[i]);
 		json_rates(&r);
+		json_hists(d[i].cur);
+		json_hists_delta(&d[i]);
+		if (o->latency)
+			json_latency(d[i].cur, &d[i]);
 		putchar('}');
 	}
 	printf("]}\n");

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Parsers of what dmpstat reads: a dmp `stat` file, a `name` file,
- * /proc/diskstats, /sys/block/dm-N/stat, and the INTERVAL and COUNT
- * arguments. No I/O and no allocation here, so fuzz/ can run them on
+ * Parsers of what dmpstat reads: a dmp `stat` file, a `name` file, a
+ * `histograms` file, /proc/diskstats, /sys/block/dm-N/stat, and the INTERVAL
+ * and COUNT arguments. No I/O and no allocation here, so fuzz/ can run them on
  * anything. Strict: a number is decimal digits only and fits in 64 bits;
  * anything else is an error with a reason, never a guess.
  */
@@ -142,6 +142,185 @@ int parse_name(const char *buf, size_t len, char *out, size_t outsz,
 	}
 	memcpy(out, buf, len);
 	out[len] = '\0';
+	return 0;
+}
+
+/*
+ * A `histograms` file (README.md, "Histograms"): one item per line, a name
+ * then numbers separated by spaces:
+ *
+ *   state on|off
+ *   latency_bounds_us <bounds>          size_bounds_bytes <bounds>
+ *   read_latency <counts>               read_latency_sum_ns <n>
+ *   write_latency <counts>              write_latency_sum_ns <n>
+ *   read_size <counts>                  read_size_sum_bytes <n>
+ *   write_size <counts>                 write_size_sum_bytes <n>
+ *
+ * in any order. Lines of other names are skipped (a later module may add
+ * some); a known line must be well formed and come once. `state` is always
+ * there; with `state off` nothing else is needed (or looked at). With `state
+ * on`, every line above: bounds strictly increasing (1 to HIST_MAX_BOUNDS of
+ * them), and a histogram of latency or size has one count per bound of its
+ * kind and one more (the requests above the last bound).
+ */
+const char *const hist_names[NHIST] = {
+	"read_latency", "write_latency", "read_size", "write_size",
+};
+
+enum {	/* the lines of a histograms file */
+	L_STATE, L_LAT_BOUNDS, L_SIZE_BOUNDS,
+	L_HIST,			/* L_HIST + k: histogram k */
+	L_SUM = L_HIST + NHIST,	/* L_SUM + k: its sum */
+	NLINES = L_SUM + NHIST
+};
+
+static const struct {
+	const char *name, *missing, *ncounts;
+} hist_lines[NLINES] = {
+	{ "state", "no state line", NULL },
+	{ "latency_bounds_us", "no latency_bounds_us line", NULL },
+	{ "size_bounds_bytes", "no size_bounds_bytes line", NULL },
+	{ "read_latency", "no read_latency line",
+	  "read_latency: not one count per latency bound and one more" },
+	{ "write_latency", "no write_latency line",
+	  "write_latency: not one count per latency bound and one more" },
+	{ "read_size", "no read_size line",
+	  "read_size: not one count per size bound and one more" },
+	{ "write_size", "no write_size line",
+	  "write_size: not one count per size bound and one more" },
+	{ "read_latency_sum_ns", "no read_latency_sum_ns line", NULL },
+	{ "write_latency_sum_ns", "no write_latency_sum_ns line", NULL },
+	{ "read_size_sum_bytes", "no read_size_sum_bytes line", NULL },
+	{ "write_size_sum_bytes", "no write_size_sum_bytes line", NULL },
+};
+
+/* The value of a known line (after its name) at *p, up to eol. */
+static int hist_line(int l, const char *p, const char *eol,
+		     struct hist_file *h, int *ncounts, const char **why)
+{
+	uint64_t *v, one;
+	int n, max;
+
+	if (l == L_STATE) {
+		if (eol - p == 3 && !memcmp(p, " on", 3))
+			h->on = true;
+		else if (eol - p == 4 && !memcmp(p, " off", 4))
+			h->on = false;
+		else {
+			*why = "state is neither on nor off";
+			return -1;
+		}
+		return 0;
+	}
+	if (l == L_LAT_BOUNDS || l == L_SIZE_BOUNDS) {
+		v = h->bound[l - L_LAT_BOUNDS];
+		max = HIST_MAX_BOUNDS;
+	} else if (l < L_SUM) {
+		v = h->count[l - L_HIST];
+		max = HIST_MAX_BOUNDS + 1;
+	} else {
+		v = &one;
+		max = 1;
+	}
+	n = parse_fields(&p, eol, v, max, why);
+	if (n < 0)
+		return -1;
+	if (p != eol) {
+		*why = "not a number";
+		return -1;
+	}
+	if (l >= L_SUM) {
+		if (n != 1) {
+			*why = "a sum is not one number";
+			return -1;
+		}
+		h->sum[l - L_SUM] = one;
+		return 0;
+	}
+	if (l >= L_HIST) {
+		*ncounts = n;
+		return 0;
+	}
+	if (n < 1 || n > HIST_MAX_BOUNDS) {
+		*why = n ? "too many bounds" : "no bounds";
+		return -1;
+	}
+	for (int i = 1; i < n; i++)
+		if (v[i] <= v[i - 1]) {
+			*why = "bounds not increasing";
+			return -1;
+		}
+	h->nbounds[l - L_LAT_BOUNDS] = (unsigned int)n;
+	return 0;
+}
+
+int parse_histograms(const char *buf, size_t len, struct hist_file *h,
+		     const char **why)
+{
+	const char *p = buf, *end = buf + len;
+	bool seen[NLINES] = { false };
+	int ncounts[NHIST] = { 0 };
+	int l, k;
+
+	if (len == 0) {
+		*why = "empty";
+		return -1;
+	}
+	if (memchr(buf, '\0', len)) {
+		*why = "a NUL byte";
+		return -1;
+	}
+	while (p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		size_t nl;
+
+		if (!eol)
+			eol = end;
+		for (nl = 0; p + nl < eol && p[nl] != ' '; nl++)
+			;
+		for (l = 0; l < NLINES; l++)
+			if (strlen(hist_lines[l].name) == nl &&
+			    !memcmp(p, hist_lines[l].name, nl))
+				break;
+		if (l < NLINES) {	/* else: a line of a later module */
+			if (seen[l]) {
+				*why = "a line twice";
+				return -1;
+			}
+			seen[l] = true;
+			if (hist_line(l, p + nl, eol, h,
+				      l >= L_HIST && l < L_SUM ?
+				      &ncounts[l - L_HIST] : NULL, why))
+				return -1;
+		}
+		p = eol == end ? end : eol + 1;
+	}
+	if (!seen[L_STATE]) {
+		*why = hist_lines[L_STATE].missing;
+		return -1;
+	}
+	if (!h->on)
+		return 0;
+	for (l = 0; l < NLINES; l++)
+		if (!seen[l]) {
+			*why = hist_lines[l].missing;
+			return -1;
+		}
+	for (k = 0; k < NHIST; k++) {
+		uint64_t total = 0;
+
+		if ((unsigned int)ncounts[k] != HIST_NBOUNDS(h, k) + 1) {
+			*why = hist_lines[L_HIST + k].ncounts;
+			return -1;
+		}
+		for (int i = 0; i < ncounts[k]; i++) {
+			if (total > UINT64_MAX - h->count[k][i]) {
+				*why = "counts add up past 2^64";
+				return -1;
+			}
+			total += h->count[k][i];
+		}
+	}
 	return 0;
 }
 

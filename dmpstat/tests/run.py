@@ -39,6 +39,12 @@ def case(fn):
     return fn
 
 
+def case_once(fn):
+    """a case that does not depend on the binary: run with the first only"""
+    fn.once = True
+    return case(fn)
+
+
 class Fail(Exception):
     pass
 
@@ -54,6 +60,51 @@ def eq(what, expected, actual):
 
 
 # ---- fixture trees ----
+
+LAT_BOUNDS = [1 << i for i in range(26)]        # the module's: 1 us .. 2^25 us
+SIZE_BOUNDS = [512 << i for i in range(14)]     # 512 B .. 4 MiB
+HISTS = ["read_latency", "write_latency", "read_size", "write_size"]
+SUM_NAME = {"read_latency": "read_latency_sum_ns", "write_latency": "write_latency_sum_ns",
+            "read_size": "read_size_sum_bytes", "write_size": "write_size_sum_bytes"}
+
+
+class Hist:
+    """The histograms of a device: counts[name] (one per bound and one more),
+    sums[name] (ns or bytes), the bounds of each kind."""
+
+    def __init__(self, counts=None, sums=None, lat_bounds=LAT_BOUNDS, size_bounds=SIZE_BOUNDS):
+        self.lat_bounds, self.size_bounds = list(lat_bounds), list(size_bounds)
+        self.counts, self.sums = {}, {}
+        for h in HISTS:
+            n = len(self.bounds(h)) + 1
+            c = (counts or {}).get(h, {})
+            self.counts[h] = list(c) if isinstance(c, list) else [c.get(i, 0) for i in range(n)]
+            self.sums[h] = (sums or {}).get(h, 0)
+
+    def bounds(self, h):
+        return self.size_bounds if h.endswith("size") else self.lat_bounds
+
+    def minus(self, o):
+        """what self counted since o"""
+        return Hist({h: sub(self.counts[h], o.counts[h]) for h in HISTS},
+                    {h: self.sums[h] - o.sums[h] for h in HISTS}, self.lat_bounds, self.size_bounds)
+
+    def plus(self, o):
+        return Hist({h: [x + y for x, y in zip(self.counts[h], o.counts[h])] for h in HISTS},
+                    {h: self.sums[h] + o.sums[h] for h in HISTS}, self.lat_bounds, self.size_bounds)
+
+
+def hist_file(h):
+    """The histograms file of the module (README.md, "Histograms")."""
+    if h is None:
+        return "state off\n"
+    t = ["state on", "latency_bounds_us " + " ".join(map(str, h.lat_bounds)),
+         "size_bounds_bytes " + " ".join(map(str, h.size_bounds))]
+    for name in HISTS:
+        t.append(name + " " + " ".join(map(str, h.counts[name])))
+        t.append("%s %d" % (SUM_NAME[name], h.sums[name]))
+    return "\n".join(t) + "\n"
+
 
 class Tree:
     """One sample's view of /sys and /proc under self.root."""
@@ -74,14 +125,16 @@ class Tree:
         with open(path, "w") as f:
             f.write(text)
 
-    def dev(self, minor, name, c, disk=None, symlink=True):
+    def dev(self, minor, name, c, disk=None, symlink=True, hist=None):
         """dm-<minor> with dm name, counters c (9), block layer counters
-        disk = (rd_ios, rd_ticks, wr_ios, wr_ticks, io_ticks, time_in_queue)."""
+        disk = (rd_ios, rd_ticks, wr_ios, wr_ticks, io_ticks, time_in_queue),
+        histograms hist (a Hist, or None: off)."""
         k = "dm-%d" % minor
         d = os.path.join(self.stat, k)
         self._write(os.path.join(d, "stat"), " ".join(map(str, c)) + "\n")
         self._write(os.path.join(d, "name"), name + "\n")
         self._write(os.path.join(d, "reset"), "")
+        self._write(os.path.join(d, "histograms"), hist_file(hist))
         if symlink and "/" not in name:
             try:
                 os.symlink(k, os.path.join(self.stat, name))
@@ -92,10 +145,11 @@ class Tree:
             self.write_diskstats()
         return d
 
-    def all(self, c):
+    def all(self, c, hist=None):
         d = os.path.join(self.stat, "all_devs")
         self._write(os.path.join(d, "stat"), " ".join(map(str, c)) + "\n")
         self._write(os.path.join(d, "reset"), "")
+        self._write(os.path.join(d, "histograms"), hist_file(hist))
 
     def write_diskstats(self):
         lines = ["   8       0 sda 100 2 800 30 50 1 400 20 0 40 50 0 0 0 0 0 0",
@@ -387,11 +441,9 @@ MALFORMED = [
     ("stat", "1  2 3 4 5 6 7 8 9\n", "dm-0/stat: malformed (not a number)"),
     ("stat", "1 2 3 4 5 6 7 8 9\n10\n", "dm-0/stat: malformed (not a number)"),
     ("stat", "1" * 600, "dm-0/stat: malformed (too long)"),
-    ("stat", None, "dm-0/stat: missing"),
     ("name", "", "dm-0/name: malformed (empty)"),
     ("name", "a\nb\n", "dm-0/name: malformed (more than one line)"),
     ("name", "n" * 200 + "\n", "dm-0/name: malformed (name too long)"),
-    ("name", None, "dm-0/name: missing"),
     ("diskstats", " 254 0 dm-0 1 2 3\n", "proc/diskstats: malformed (fewer than 11 numbers on a dm line)"),
     ("diskstats", " 254 0 dm-0 1 2 3 4 5 6 7 8 9 10 z\n", "proc/diskstats: malformed (not a number)"),
     ("diskstats", "xx\n", "proc/diskstats: malformed (malformed line)"),
@@ -416,6 +468,17 @@ def malformed_files():
             eq("stdout for %s %r" % (what, content), "", out)
             check(err.count("\n") == 1 and msg in err and err.startswith("dmpstat: " + t.root),
                   "message for %s %r: %r" % (what, content, err))
+    # all_devs without its stat file: a module older than this dmpstat
+    t = Tree(new_root("oldmodule"))
+    t.dev(0, "a", C0)
+    t.all(C0)
+    os.unlink(os.path.join(t.stat, "all_devs", "stat"))
+    for args in ([], ["-j"], ["--prometheus"]):
+        rc, out, err = run(args, t.root)
+        eq("rc without all_devs/stat", 1, rc)
+        check(err == "dmpstat: %s/sys/module/dmp/stat/all_devs/stat: missing "
+              "(is the dmp module older than this dmpstat?)\n" % t.root,
+              "message without all_devs/stat: %r" % err)
     # a device entry that is only a symlink, or not dm-N, is not a device
     t = Tree(new_root("oddents"))
     t.dev(0, "a", C0)
@@ -446,6 +509,35 @@ def malformed_files():
 
 
 @case
+def device_coming_or_going():
+    """A device directory without its files (made before them, or left
+    after them for a moment), or with only some of them, is a device that
+    comes or goes: left out of that sample, in every output."""
+    for i, gone_files in enumerate((["stat", "name", "reset", "histograms"], ["stat"], ["name"],
+                                    ["histograms"])):
+        t = Tree(new_root("partial%d" % i))
+        t.dev(0, "a", C0, disk=(1, 1, 1, 1, 1, 1))
+        d = t.dev(3, "b", C0, disk=(1, 1, 1, 1, 1, 1))
+        t.all(C0)
+        for f in gone_files:
+            os.unlink(os.path.join(d, f))
+        rc, out, err = run(["-j"], t.root)
+        eq("rc with dm-3 missing %s" % gone_files, 0, rc)
+        eq("stderr with dm-3 missing %s" % gone_files, "", err)
+        eq("devices with dm-3 missing %s" % gone_files, ["dm-0", "all_devs"],
+           [x["device"] for x in json.loads(out)["devices"]])
+        rc, out, err = run(["-j"], t.root, env={"DMPSTAT_TRACE": "1"})
+        eq("trace with dm-3 missing %s" % gone_files,
+           "dmpstat: trace: dm-3/%s: directory without this file, left out\n"
+           % (gone_files[0] if len(gone_files) == 1 else "stat"), err)
+        rc, out, err = run(["--prometheus"], t.root)
+        eq("prometheus rc with dm-3 missing %s" % gone_files, 0, rc)
+        check('device="dm-0"' in out and 'device="dm-3"' not in out,
+              "prometheus with dm-3 missing %s: %s" % (gone_files, out))
+        promtool(out)
+
+
+@case
 def not_loaded():
     root = new_root("noload")
     os.makedirs(os.path.join(root, "sys/module"))
@@ -465,7 +557,11 @@ def not_loaded():
 USAGE = [["--bogus"], ["-x"], ["0"], ["-1"], ["1x"], ["1", "0"], ["1", "1.5"], ["1", "2", "3"],
          ["1", "dmp1"], ["abc", "1", "x"], [".", "1"], ["86401"], ["--reset"], ["--reset", "dmp1", "1"],
          ["--reset", "--reset-all"], ["--reset-all", "dmp1"], ["--json", "--prometheus"],
-         ["--prometheus", "1"], ["--root"], [""]]
+         ["--prometheus", "1"], ["--root"], [""], ["--hist", "-j"], ["--hist", "--prometheus"],
+         ["--latency", "--prometheus"], ["--reset", "dmp1", "--latency"], ["--reset-all", "--hist"],
+         ["--histograms"], ["--histograms", "maybe", "dmp1"], ["--histograms", "ON", "dmp1"],
+         ["--histograms", "on"], ["--histograms", "off", "-j", "dmp1"],
+         ["--histograms", "on", "--attach", "dmp1"], ["--histograms", "on", "--latency", "dmp1"]]
 
 
 @case
@@ -550,6 +646,483 @@ def prometheus():
     check(out.startswith("\n".join(exp) + "\n"), "gauge first")
 
 
+# ---- histograms ----
+
+def quantile(q, bounds, counts):
+    """Prometheus' histogram_quantile() on one histogram (promql/quantile.go,
+    bucketQuantile): linear inside the bucket that holds rank q * total, from
+    the bound below (0 for the first bucket) to its own; the last bound when
+    the rank is in the bucket above it. 0 when there is no request (as iostat's
+    r_await)."""
+    total = sum(counts)
+    if not total:
+        return 0.0
+    rank = q * total
+    below = 0
+    for i, upper in enumerate(bounds):
+        if below + counts[i] >= rank:
+            lower = bounds[i - 1] if i else 0
+            return lower + (upper - lower) * ((rank - below) / counts[i])
+        below += counts[i]
+    return bounds[-1]
+
+
+def top_ms(bounds, counts, inf_prefix=">"):
+    """the upper bound of the last bucket with a request, in ms"""
+    top = max((i for i, x in enumerate(counts) if x), default=-1)
+    if top < 0:
+        return "0.000"
+    if top == len(bounds):
+        return inf_prefix + "%.3f" % (bounds[-1] / 1000)
+    return "%.3f" % (bounds[top] / 1000)
+
+
+LAT_HEAD = ["r_p50", "r_p90", "r_p99", "r_max", "w_p50", "w_p90", "w_p99", "w_max"]
+
+
+def lat_cells(h):
+    if h is None:
+        return ["-"] * 8
+    cells = []
+    for name in ("read_latency", "write_latency"):
+        c = h.counts[name]
+        cells += ["%.3f" % (quantile(q, h.lat_bounds, c) / 1000) for q in (0.5, 0.9, 0.99)]
+        cells.append(top_ms(h.lat_bounds, c))
+    return cells
+
+
+def bars(label, h):
+    """--hist for one device: bcc's biolatency layout (table.py, _print_log2_hist)."""
+    if h is None:
+        return "%s: histograms off\n\n" % label
+    out = ""
+    for name in HISTS:
+        c, b, size = h.counts[name], h.bounds(name), name.endswith("size")
+        total = sum(c)
+        title = "%s %s: " % (label, name.replace("_", " "))
+        if not total:
+            out += title + "no requests\n\n"
+            continue
+        if size:
+            title += "%d request%s, average %d bytes" % (total, "" if total == 1 else "s",
+                                                          h.sums[name] // total)
+        else:
+            title += "%d request%s, average %.1f usecs" % (total, "" if total == 1 else "s",
+                                                            h.sums[name] / total / 1000)
+        last = max(i for i, x in enumerate(c) if x)
+        vmax = max(c[:last + 1])
+        out += title + "\n     %-19s : count     distribution\n" % ("bytes" if size else "usecs")
+        for i in range(last + 1):
+            lo = b[i - 1] if i else 0
+            hi = str(b[i]) if i < len(b) else "inf"
+            out += "%10s -> %-10s : %-8d |%-40s|\n" % (lo, hi, c[i], "*" * int(c[i] * 40 / vmax))
+        out += "\n"
+    return out
+
+
+H0 = Hist({"read_latency": {5: 12, 6: 40, 7: 3}, "write_latency": {7: 5, 8: 20, 9: 1, 26: 1},
+           "read_size": {3: 55}, "write_size": {3: 20, 5: 7}},
+          {"read_latency": 4613720, "write_latency": 40009000000, "read_size": 225280,
+           "write_size": 196608})
+H10 = Hist({"read_latency": {0: 1}, "read_size": {0: 1}}, {"read_latency": 800, "read_size": 512})
+
+
+def hist_tree(root, clock=None):
+    """basic_tree with histograms: on for dm-0 and dm-10, off for dm-1"""
+    t = Tree(root, clock)
+    t.dev(0, "dmp1", C0, disk=(3, 9, 4, 16, 20, 25), hist=H0)
+    t.dev(1, "data volume", C1, disk=(10, 30, 0, 0, 30, 30))
+    t.dev(10, "x10", C10, hist=H10)
+    t.all(CALL, hist=H0.plus(H10))
+    return t
+
+
+def json_hist(h):
+    if h is None:
+        return None
+    d = {"latency_bounds_us": h.lat_bounds, "size_bounds_bytes": h.size_bounds}
+    for name in HISTS:
+        d[name] = {"counts": h.counts[name], "count": sum(h.counts[name]),
+                   "sum_bytes" if name.endswith("size") else "sum_ns": h.sums[name]}
+    return d
+
+
+def json_lat(h):
+    if h is None:
+        return None
+    d = {}
+    for name, key in (("read_latency", "read"), ("write_latency", "write")):
+        c = h.counts[name]
+        top = top_ms(h.lat_bounds, c, inf_prefix=None) if not c[-1] else None
+        d[key] = {"p50": round(quantile(0.5, h.lat_bounds, c) / 1000, 3),
+                  "p90": round(quantile(0.9, h.lat_bounds, c) / 1000, 3),
+                  "p99": round(quantile(0.99, h.lat_bounds, c) / 1000, 3),
+                  "max": None if c[-1] else float(top)}
+    return d
+
+
+@case
+def latency_by_hand():
+    """A few quantiles worked out by hand, as a check of quantile() itself:
+    55 reads, 12 in (16, 32] us, 40 in (32, 64], 3 in (64, 128]."""
+    c = H0.counts["read_latency"]
+    eq("p50", 32 + 32 * (27.5 - 12) / 40, quantile(0.5, LAT_BOUNDS, c))      # 44.4 us
+    eq("p99", 64 + 64 * (54.45 - 52) / 3, quantile(0.99, LAT_BOUNDS, c))     # 116.27 us
+    eq("p99 above the last bound", 33554432, quantile(0.99, LAT_BOUNDS, H0.counts["write_latency"]))
+    t = hist_tree(new_root("latbyhand"))
+    rc, out, err = run(["--latency", "dmp1"], t.root)
+    eq("rc", (0, ""), (rc, err))
+    eq("dmp1 latency cells", ["0.044", "0.062", "0.116", "0.128", "0.182", "0.252", "33554.432",
+                              ">33554.432"], out.splitlines()[1].split()[-8:])
+
+
+@case
+def latency_text():
+    t = hist_tree(new_root("lat"))
+    rc, out, err = run(["--latency"], t.root)
+    eq("rc", (0, ""), (rc, err))
+    exp = table(TOT_HEAD + LAT_HEAD,
+                [tot_row("dm-0", "dmp1", C0) + lat_cells(H0),
+                 tot_row("dm-1", "data volume", C1) + lat_cells(None),
+                 tot_row("dm-10", "x10", C10) + lat_cells(H10),
+                 tot_row("all_devs", None, CALL) + lat_cells(H0.plus(H10))])
+    eq("totals with --latency", exp, out)
+
+
+def seq_hist(name):
+    """3 samples, 100.0, 102.0, 103.5 s: dm-0's histograms grow, then are
+    reset with the counters; dm-1 switches them on after the first sample;
+    dm-5 has them on and idle; all_devs sums."""
+    base = new_root(name)
+    d1 = Hist({"read_latency": {6: 100, 7: 50, 10: 2}, "write_latency": {9: 30, 12: 3},
+               "read_size": {3: 150, 4: 2}, "write_size": {3: 33}},
+              {"read_latency": 12000000, "write_latency": 30000000, "read_size": 630784,
+               "write_size": 135168})
+    h2 = Hist({"read_latency": {4: 1}, "read_size": {1: 1}},
+              {"read_latency": 12000, "read_size": 1024})        # after a reset
+    on1 = Hist({"write_latency": {3: 4}, "write_size": {0: 4}}, {"write_latency": 24000, "write_size": 2048})
+    d2 = Hist({"write_latency": {3: 1, 4: 1}, "write_size": {0: 2}}, {"write_latency": 18000, "write_size": 1024})
+    idle = H10
+    c = [C0, [x + 10 for x in C0], [1, 1024, 0, 0, 0, 0, 0, 0, 0]]     # reset before the third
+    h = {"dm-0": [H0, H0.plus(d1), h2], "dm-1": [None, on1, on1.plus(d2)], "dm-5": [idle] * 3}
+    # all_devs: the devices that have them on; a device's reset does not touch it
+    a0 = H0.plus(idle)
+    h["all_devs"] = [a0, a0.plus(d1).plus(on1), a0.plus(d1).plus(on1).plus(d2).plus(h2)]
+    for i, clk in enumerate([100.0, 102.0, 103.5]):
+        t = Tree(os.path.join(base, str(i)), clk)
+        t.dev(0, "dmp1", c[i], disk=(i, i, i, i, i, i), hist=h["dm-0"][i])
+        t.dev(1, "late", C1, disk=(10, 30, 0, 0, 30, 30), hist=h["dm-1"][i])
+        t.dev(5, "idle", C1, hist=idle)
+        t.all([x + 100 * i for x in CALL], hist=h["all_devs"][i])
+    # what each interval counted, and whether it restarted
+    deltas = {"dm-0": [(d1, False), (h2, True)],
+              "dm-1": [(on1, True), (d2, False)],
+              "dm-5": [(idle.minus(idle), False)] * 2,
+              "all_devs": [(d1.plus(on1), False), (d2.plus(h2), False)]}
+    return base, h, deltas
+
+
+@case
+def histograms_json():
+    t = hist_tree(new_root("histj"))
+    rc, out, err = run(["-j"], t.root)
+    eq("rc", (0, ""), (rc, err))
+    doc = json.loads(out)
+    eq("schema", 1, doc["schema"])
+    eq("histograms", [json_hist(H0), None, json_hist(H10), json_hist(H0.plus(H10))],
+       [d["histograms"] for d in doc["devices"]])
+    check(all("latency_ms" not in d for d in doc["devices"]), "latency_ms without --latency")
+    rc, out, err = run(["-j", "--latency"], t.root)
+    eq("latency_ms", [json_lat(H0), None, json_lat(H10), json_lat(H0.plus(H10))],
+       [d["latency_ms"] for d in json.loads(out)["devices"]])
+    # intervals: the raw deltas, restarted when switched on or reset
+    base, h, deltas = seq_hist("histjseq")
+    rc, out, err = run(["-j", "--latency", "1", "3"], base, seq=True)
+    eq("rc seq", (0, ""), (rc, err))
+    docs = [json.loads(line) for line in out.splitlines()]
+    names = ["dm-0", "dm-1", "dm-5", "all_devs"]
+    eq("devices", names, [d["device"] for d in docs[0]["devices"]])
+    for i in (1, 2):
+        for dev, k in zip(docs[i]["devices"], names):
+            dh, restarted = deltas[k][i - 1]
+            eq("%s histograms at %d" % (k, i), json_hist(h[k][i]), dev["histograms"])
+            exp = {"restarted": restarted}
+            exp.update({n: v for n, v in json_hist(dh).items() if n in HISTS})
+            eq("%s histograms_delta at %d" % (k, i), exp, dev["histograms_delta"])
+            eq("%s latency_ms at %d" % (k, i), json_lat(dh), dev["latency_ms"])
+    # the deltas of a device that did not restart add up to its change
+    total = Hist()
+    for d in docs[1:]:
+        delta = d["devices"][3]["histograms_delta"]
+        total = total.plus(Hist({n: delta[n]["counts"] for n in HISTS},
+                                {n: delta[n]["sum_ns" if "latency" in n else "sum_bytes"] for n in HISTS}))
+    eq("all_devs deltas add up", vars(h["all_devs"][2].minus(h["all_devs"][0])), vars(total))
+
+
+@case
+def latency_and_hist_intervals():
+    base, h, deltas = seq_hist("histseq")
+    rc, out, err = run(["--latency", "-y", "1", "2"], base, seq=True)
+    eq("rc", (0, ""), (rc, err))
+    for i in (1, 2):
+        rows = [line.split() for line in out.split("\n\n")[i - 1].splitlines()]
+        eq("header of interval %d" % i, INT_HEAD + LAT_HEAD, rows[0])
+        eq("devices of interval %d" % i, ["dm-0", "dm-1", "dm-5", "all_devs"], [r[0] for r in rows[1:]])
+        eq("latency cells of interval %d" % i,
+           [lat_cells(deltas[k][i - 1][0]) for k in ("dm-0", "dm-1", "dm-5", "all_devs")],
+           [r[-8:] for r in rows[1:]])
+    # --hist: the table, then each device's histograms of the interval
+    rc, out, err = run(["--hist", "-y", "1", "2"], base, seq=True)
+    eq("rc --hist", (0, ""), (rc, err))
+    reports = out.split("Device  ")[1:]
+    eq("reports", 2, len(reports))
+    for i in (1, 2):
+        body = reports[i - 1].split("\n\n", 1)[1]
+        exp = (bars("dm-0 (dmp1)", deltas["dm-0"][i - 1][0]) + bars("dm-1 (late)", deltas["dm-1"][i - 1][0])
+               + bars("dm-5 (idle)", deltas["dm-5"][i - 1][0]) + bars("all_devs", deltas["all_devs"][i - 1][0]))
+        eq("--hist of interval %d" % i, exp, body)
+
+
+@case
+def hist_text():
+    t = hist_tree(new_root("histtext"))
+    rc, out, err = run(["--hist", "-t"], t.root)
+    eq("rc", (0, ""), (rc, err))
+    tab = table(TOT_HEAD, [tot_row("dm-0", "dmp1", C0), tot_row("dm-1", "data volume", C1),
+                           tot_row("dm-10", "x10", C10), tot_row("all_devs", None, CALL)])
+    exp = tab + bars("dm-0 (dmp1)", H0) + bars("dm-1 (data volume)", None) + bars("dm-10 (x10)", H10) \
+        + bars("all_devs", H0.plus(H10))
+    eq("--hist", exp, out.split("\n", 1)[1])
+    # all_devs off; a module without histograms
+    t = Tree(new_root("histoff"))
+    t.dev(0, "a", C0)
+    t.all(C0)
+    rc, out, err = run(["--hist", "--latency"], t.root)
+    eq("all off", (0, "", "dm-0 (a): histograms off\n\nall_devs: histograms off (on no device)\n\n"),
+       (rc, err, out.split("\n\n", 1)[1]))
+    for k in ("dm-0", "all_devs"):
+        os.unlink(os.path.join(t.stat, k, "histograms"))
+    rc, out, err = run(["--hist", "--latency"], t.root)
+    eq("older module", (0, "", "dm-0 (a): no histograms (the dmp module is older than this dmpstat)\n\n"
+                           "all_devs: no histograms (the dmp module is older than this dmpstat)\n\n"),
+       (rc, err, out.split("\n\n", 1)[1]))
+    eq("older module, --latency cells", [["-"] * 8] * 2,
+       [line.split()[-8:] for line in out.split("\n\n")[0].splitlines()[1:]])
+
+
+def prom_le_seconds(us):
+    """an exact decimal of us / 10^6, as dmpstat prints le: 64 -> 0.000064"""
+    from decimal import Decimal
+    s = format(Decimal(us) / Decimal(1000000), "f")
+    return s.rstrip("0").rstrip(".") if "." in s else s
+
+
+def prom_hist_lines(family, labels, name, h):
+    """the series of histogram `name` of h as --prometheus must print them"""
+    from decimal import Decimal
+    lab = labels + "," if labels else ""
+    lines, cum = [], 0
+    size = name.endswith("size")
+    for i, c in enumerate(h.counts[name]):
+        cum += c
+        b = h.bounds(name)
+        le = "+Inf" if i == len(b) else (str(b[i]) if size else prom_le_seconds(b[i]))
+        lines.append('%s_bucket{%sle="%s"} %d' % (family, lab, le, cum))
+    s = h.sums[name]
+    if not size:
+        s = format(Decimal(s) / Decimal(10 ** 9), "f")
+        s = s.rstrip("0").rstrip(".") if "." in s else s
+    brace = "{%s}" % labels if labels else ""
+    lines.append("%s_sum%s %s" % (family, brace, s))
+    lines.append("%s_count%s %d" % (family, brace, cum))
+    return lines
+
+
+PROM_FAMILY = {"read_latency": "read_latency_seconds", "write_latency": "write_latency_seconds",
+               "read_size": "read_size_bytes", "write_size": "write_size_bytes"}
+
+
+@case
+def prometheus_histograms():
+    t = hist_tree(new_root("promhist"))
+    rc, out, err = run(["--prometheus"], t.root)
+    eq("rc", (0, ""), (rc, err))
+    promtool(out)
+    lines = out.splitlines()
+    for name in HISTS:
+        fam = "dmp_" + PROM_FAMILY[name]
+        check("# TYPE %s histogram" % fam in lines, "TYPE of " + fam)
+        check("# TYPE dmp_all_%s histogram" % PROM_FAMILY[name] in lines, "TYPE of all " + fam)
+        got = [x for x in lines if x.startswith(fam + "_")]
+        exp = prom_hist_lines(fam, 'device="dm-0",name="dmp1"', name, H0) + \
+            prom_hist_lines(fam, 'device="dm-10",name="x10"', name, H10)
+        eq(fam, exp, got)
+        fam = "dmp_all_" + PROM_FAMILY[name]
+        eq(fam, prom_hist_lines(fam, "", name, H0.plus(H10)), [x for x in lines if x.startswith(fam + "_")])
+    check('device="dm-1"' in out and not re.search(r'_(bucket|sum|count)\{device="dm-1"', out),
+          "dm-1 (off): counters, no histogram series")
+    eq("le of 64 us", '0.000064', prom_le_seconds(64))
+    check('dmp_read_latency_seconds_bucket{device="dm-0",name="dmp1",le="0.000064"} 52' in lines,
+          "the bucket le=64 us of dm-0 holds 12 + 40 reads")
+    check('dmp_write_latency_seconds_sum{device="dm-0",name="dmp1"} 40.009' in lines, "sum in seconds")
+    # nobody has them on, or an older module: no histogram families at all
+    for older in (False, True):
+        t = basic_tree(new_root("promhistoff%d" % older))
+        if older:
+            for k in ("dm-0", "dm-1", "dm-10", "all_devs"):
+                os.unlink(os.path.join(t.stat, k, "histograms"))
+        rc, out, err = run(["--prometheus"], t.root)
+        eq("rc off/older", (0, ""), (rc, err))
+        promtool(out)
+        check("histogram" not in out and "_bucket" not in out, "no histogram series: " + out)
+
+
+@case
+def histograms_from_the_file():
+    """Bounds are the file's (a later module may change them), in any order
+    of lines; lines of unknown names are skipped."""
+    h = Hist({"read_latency": {0: 2, 1: 1, 3: 1}, "write_latency": {2: 4}, "read_size": {1: 3},
+              "write_size": {0: 1, 2: 1}},
+             {"read_latency": 777, "write_latency": 5, "read_size": 99, "write_size": 1},
+             lat_bounds=[10, 100, 1000], size_bounds=[4096, 65536])
+    t = Tree(new_root("histfile"))
+    t.dev(0, "a", C0)
+    t.all(C0)
+    text = hist_file(h).splitlines()
+    text = [text[0], "read_latency_max_ns 123456", "flavour strawberry"] + text[3:] + text[1:3] + [""]
+    with open(os.path.join(t.stat, "dm-0", "histograms"), "w") as f:
+        f.write("\n".join(text))
+    rc, out, err = run(["-j", "--latency", "dm-0"], t.root)
+    eq("rc", (0, ""), (rc, err))
+    dev = json.loads(out)["devices"][0]
+    eq("histograms", json_hist(h), dev["histograms"])
+    eq("latency_ms", json_lat(h), dev["latency_ms"])
+    rc, out, err = run(["--prometheus", "dm-0"], t.root)
+    promtool(out)
+    eq("buckets", prom_hist_lines("dmp_read_latency_seconds", 'device="dm-0",name="a"', "read_latency", h),
+       [x for x in out.splitlines() if x.startswith("dmp_read_latency_seconds_")])
+    rc, out, err = run(["--hist", "dm-0"], t.root)
+    eq("--hist", bars("dm-0 (a)", h), out.split("\n\n", 1)[1])
+
+
+MALFORMED_HIST = [
+    ("", "empty"),
+    ("on\n", "no state line"),
+    ("state maybe\n", "state is neither on nor off"),
+    ("state on\n", "no latency_bounds_us line"),
+    ("state off\nstate off\n", "a line twice"),
+    ("state on\nlatency_bounds_us 1 2\nsize_bounds_bytes 512\n", "no read_latency line"),
+    (hist_file(H10).replace("latency_bounds_us 1 2 4", "latency_bounds_us 1 4 2"), "bounds not increasing"),
+    (hist_file(H10).replace("size_bounds_bytes 512", "size_bounds_bytes 512 x"), "not a number"),
+    (hist_file(H10).replace("read_size 1 0", "read_size 1"), "read_size: not one count per size bound and one more"),
+    (hist_file(H10).replace("write_latency 0", "write_latency 0 0"),
+     "write_latency: not one count per latency bound and one more"),
+    (hist_file(H10).replace("read_latency_sum_ns 800", "read_latency_sum_ns 800 1"), "a sum is not one number"),
+    (hist_file(H10).replace("read_latency_sum_ns 800", "read_latency_sum_ns -800"), "not a number"),
+    (hist_file(Hist({"read_latency": {0: 2 ** 63, 1: 2 ** 63}})), "counts add up past 2^64"),
+    ("state on\nlatency_bounds_us " + " ".join(str(i + 1) for i in range(129)) + "\n", "too many bounds"),
+    ("state on\nlatency_bounds_us\n", "no bounds"),
+    ("state off\n" + "x" * 70000 + "\n", "too long"),
+]
+
+
+@case
+def histograms_switch():
+    """--histograms on|off through the dm ioctls, against a device-mapper
+    faked by build/fakedm.so (tests/fakedm.c): the message, to the first dmp
+    target of each device; the errors."""
+    fake = os.path.join(SRC, "build/fakedm.so")
+    check(os.path.exists(fake), "build/fakedm.so not built (make check builds it)")
+    log = os.path.join(new_root("histsw"), "log")
+    tables = ("dmp1=0 2048 dmp 7:0 0;mix=0 1024 linear 7:1 0,1024 4096 dmp 7:2 8,5120 8 dmp 7:3 0;"
+              "lin=0 10 linear 7:0 0;vg-lv=0 100 dmp 253:4 0")
+
+    def sw(args, **env):
+        if os.path.exists(log):
+            os.unlink(log)
+        e = {"LD_PRELOAD": fake, "FAKEDM_TABLES": tables, "FAKEDM_LOG": log,
+             "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0:verify_asan_link_order=0"}
+        e.update(env)
+        rc, out, err = run(["--histograms"] + args, env=e)
+        msgs = open(log).read().splitlines() if os.path.exists(log) else []
+        return rc, out, err, msgs
+
+    eq("on", (0, "", "", ["dmp1 0 histograms on", "mix 1024 histograms on", "vg-lv 0 histograms on"]),
+       sw(["on", "dmp1", "/dev/mapper/mix", "vg-lv"]))
+    eq("off", (0, "", "", ["dmp1 0 histograms off"]), sw(["off", "dmp1"]))
+    eq("not dmp, unknown: said, the others switched",
+       (1, "", "dmpstat: lin: not a dmp device (no dmp target in its table: linear)\n"
+               "dmpstat: unknown device 'nosuch': no device-mapper device has that name or number\n",
+        ["dmp1 0 histograms on"]), sw(["on", "lin", "nosuch", "dmp1"]))
+    eq("EINVAL: a module without histograms",
+       (1, "", "dmpstat: dmp1: the dmp module refused 'histograms on' (is it older than this "
+               "dmpstat? see modinfo dmp)\n", ["dmp1 0 histograms on"]),
+       sw(["on", "dmp1"], FAKEDM_MSG_ERRNO="22"))
+    eq("ENOMEM", (1, "", "dmpstat: mix: cannot switch its histograms on: Cannot allocate memory\n",
+                  ["mix 1024 histograms on"]), sw(["on", "mix"], FAKEDM_MSG_ERRNO="12"))
+    eq("not root",
+       (1, "", "dmpstat: --histograms needs root: cannot open /dev/mapper/control: Permission denied\n", []),
+       sw(["on", "dmp1"], FAKEDM_OPEN_ERRNO="13"))
+    eq("no CAP_SYS_ADMIN",
+       (1, "", "dmpstat: --histograms needs root (CAP_SYS_ADMIN): Operation not permitted\n", []),
+       sw(["off", "dmp1"], FAKEDM_VERSION_ERRNO="1"))
+
+
+@case
+def malformed_histograms():
+    for i, (content, msg) in enumerate(MALFORMED_HIST):
+        t = Tree(new_root("badhist%d" % i))
+        d = t.dev(0, "a", C0)
+        t.all(C0)
+        with open(os.path.join(d, "histograms"), "w") as f:
+            f.write(content)
+        for args in (["-j"], ["--prometheus"], ["--latency"], ["--hist"]):
+            rc, out, err = run(args, t.root)
+            eq("rc for %r %s" % (msg, args), (1, ""), (rc, out))
+            eq("message for %r %s" % (msg, args),
+               "dmpstat: %s/sys/module/dmp/stat/dm-0/histograms: malformed (%s)\n" % (t.root, msg), err)
+        # the plain text report does not read them
+        rc, out, err = run([], t.root)
+        eq("rc without histograms options for %r" % msg, (0, ""), (rc, err))
+
+
+@case_once
+def prometheus_rules():
+    """dmp.rules.yml: promtool check rules clean, and promtool test rules
+    dmp.rules.test.yml (recording rules and alerts on input series, expected
+    values worked out in that file) passes."""
+    if not shutil.which("promtool"):
+        raise Fail("promtool not installed (apt-get install prometheus)")
+    for args in (["check", "rules", "dmp.rules.yml"], ["test", "rules", "dmp.rules.test.yml"]):
+        p = subprocess.run(["promtool"] + args, cwd=SRC, capture_output=True, text=True)
+        if p.returncode != 0:
+            raise Fail("promtool %s:\n%s%s" % (" ".join(args), p.stdout, p.stderr))
+
+
+@case
+def prometheus_rules_use_dmpstat_names():
+    """Every dmp_ metric the rules use is one that dmpstat --prometheus prints
+    (for a device with its histograms on)."""
+    t = hist_tree(new_root("rulenames"))
+    rc, out, err = run(["--prometheus"], t.root)
+    printed = set(re.findall(r"^(dmp_\w+?)(?:\{| )", out, re.M))
+    exprs, lines = [], open(os.path.join(SRC, "dmp.rules.yml")).read().splitlines()
+    for i, line in enumerate(lines):     # expr: X, or expr: >- and the lines indented below
+        m = re.match(r"^(\s*)expr:\s*(.*)$", line)
+        if not m:
+            continue
+        if m.group(2) not in (">-", ">", "|", "|-"):
+            exprs.append(m.group(2))
+            continue
+        for cont in lines[i + 1:]:
+            if len(cont) - len(cont.lstrip()) <= len(m.group(1)):
+                break
+            exprs.append(cont)
+    used = set(re.findall(r"\b(dmp_\w+)", "\n".join(exprs)))
+    check(used, "no dmp_ metric found in the rules")
+    eq("metrics the rules use that dmpstat does not print", set(), used - printed)
+
+
 @case
 def human():
     t = Tree(new_root("human"))
@@ -592,8 +1165,12 @@ def stopped_by_signal():
     import signal
     t = basic_tree(new_root("sig"))
     for sig in (signal.SIGTERM, signal.SIGINT):
+        # bufsize=0: readline() takes exactly one line; a buffered reader
+        # may take more, which communicate() (os.read on the fd) then loses,
+        # cutting a report in two (seen on a busy host)
         p = subprocess.Popen([BIN, "--root", t.root, "-j", "0.01"], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, env=dict(os.environ, ASAN_OPTIONS="detect_leaks=0"))
+                             stderr=subprocess.PIPE, bufsize=0,
+                             env=dict(os.environ, ASAN_OPTIONS="detect_leaks=0"))
         first = p.stdout.readline()     # the handlers are in place before it
         time.sleep(0.3)                 # not read: the pipe fills up
         p.send_signal(sig)
@@ -650,6 +1227,32 @@ def manpage_agrees_with_help():
     eq("short options in --help but not in dmpstat.8", set(), short_h - short_m)
 
 
+@case_once
+def completion_quotes_names():
+    """Bash completion offers device names with spaces and shell characters
+    as one word each, quoted, for what was typed raw or quoted."""
+    t = Tree(new_root("complete"))
+    t.all([0] * 9)
+    for m, name in enumerate(["data vol", "data$x", "logs", "a'b"]):
+        t.dev(m, name, [0] * 9, symlink=False)
+    script = os.path.join(SRC, "dmpstat.bash-completion")
+
+    def complete(*words):
+        prog = ('. "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); '
+                '_dmpstat; printf "%s\\n" "${COMPREPLY[@]}"')
+        p = subprocess.run(["bash", "-c", prog, "bash", script, "dmpstat"] + list(words),
+                           env=dict(os.environ, DMPSTAT_ROOT=t.root),
+                           capture_output=True, text=True)
+        eq("completion exit status (%s)" % p.stderr, 0, p.returncode)
+        return sorted(p.stdout.splitlines())
+
+    eq("d", sorted(["data\\$x", "data\\ vol"]), complete("-j", "d"))
+    eq("raw 'data v'", ["data\\ vol"], complete("data v"))
+    eq("quoted 'data\\ v'", ["data\\ vol"], complete("data\\ v"))
+    eq("empty word", sorted(["a\\'b", "all_devs", "data\\$x", "data\\ vol", "logs"]), complete(""))
+    eq("--histograms", ["off", "on"], complete("--histograms", ""))
+
+
 @case
 def many_devices():
     """1000 and 4000 devices: one sample holds them all, right. (Its cost is
@@ -665,6 +1268,8 @@ def many_devices():
                 f.write("%d %d 0 0 0 0 0 0 0\n" % (m, 512 * m))
             with open(os.path.join(d, "name"), "w") as f:
                 f.write("vol%d\n" % m)
+            with open(os.path.join(d, "histograms"), "w") as f:
+                f.write("state off\n")
         t.all([1] * 9)
         t.write_diskstats()
         best = 1e9
@@ -693,6 +1298,8 @@ def main():
         for b in bins:
             BIN = b
             for fn in CASES:
+                if getattr(fn, "once", False) and b != bins[0]:
+                    continue
                 name = "%s %s" % (os.path.basename(b), fn.__name__)
                 try:
                     fn()

@@ -232,7 +232,7 @@ dpkg-deb --fsys-tarfile "$DEB" | tar -xO "./usr/src/dmp-$VERSION/dkms.conf" >"$W
 check deb-dkms-conf-version grep -qx "PACKAGE_VERSION=\"$VERSION\"" "$WORK/dkms.conf"
 ucontents=$(dpkg-deb -c "$UDEB" | awk '{print $6}' | sed 's|^\./|/|')
 for f in /usr/bin/dmpstat /usr/share/man/man8/dmpstat.8.gz \
-	/usr/share/bash-completion/completions/dmpstat \
+	/usr/share/bash-completion/completions/dmpstat /usr/share/dmp-utils/dmp.rules.yml \
 	/lib/systemd/system/dmpstat-prometheus.service /lib/systemd/system/dmpstat-prometheus.timer; do
 	check "deb-utils-has:$f" grep -qx "$f" <<<"$ucontents"
 done

@@ -56,16 +56,30 @@ expect_untouched() {
 }
 
 # fio_start FILE SECS [ARGS...]: fio with crc32c verification writing and
-# re-reading FILE (direct, with fsyncs) for SECS seconds, in the background
-# (one process: --thread); FIO_PID, output in FILE.fio.
+# re-reading FILE (direct, with fsyncs) for SECS seconds, or until fio_stop,
+# in the background (one process: --thread); FIO_PID, output in FILE.fio.
+# A case that needs fio running while it does its steps passes a SECS
+# longer than its TIMEOUT and calls fio_stop once done: on a busy guest its
+# steps take many times longer than on an idle one.
 fio_start() {
 	local f=$1 secs=$2
 	shift 2
+	# the trigger file ends fio as its runtime would (exit status 0); fio
+	# then saves a verify state file, in --aux-path (the tree is read-only)
+	FIO_STOP=$TMPDIR/fio.stop
+	rm -f "$FIO_STOP"
+	mkdir -p "$TMPDIR/fio.aux"
 	fio --name=at --thread --filename="$f" --size=16m --bs=4k --rw=randwrite \
 		--ioengine=psync --direct=1 --fsync=16 --verify=crc32c \
 		--verify_backlog=64 --verify_fatal=1 --verify_state_save=0 --time_based --runtime="$secs" \
+		--trigger-file="$FIO_STOP" --aux-path="$TMPDIR/fio.aux" \
 		--output-format=json "$@" >"$f.fio" 2>"$f.fio.err" &
 	FIO_PID=$!
+}
+
+# fio_stop: end fio_start's fio now, as its runtime would (then fio_wait)
+fio_stop() {
+	touch "$FIO_STOP"
 }
 
 # fio_diag: what fio and the LV are doing, on stderr (for a failure message)
@@ -82,13 +96,21 @@ fio_diag() {
 	if fsfreeze -u "$MNT" 2>/dev/null; then echo "--- $MNT WAS FROZEN" >&2; else echo "--- $MNT not frozen" >&2; fi
 }
 
-# fio_running: wait (up to 60 s) until fio writes to the LV, so that its
-# layout phase is over
+# fio_running: wait (up to 120 s: fio's start and layout on a busy guest)
+# until fio writes to the LV, so that its layout phase is over
 fio_running() {
 	local w0
 	w0=$(blk_stat_field "$LVK" 5)
-	wait_for 60 eval '[ $(($(blk_stat_field "$LVK" 5) - w0)) -gt 200 ]' ||
+	wait_for 120 eval '[ $(($(blk_stat_field "$LVK" 5) - w0)) -gt 200 ]' ||
 		{ fio_diag; fail "fio does not write to the LV"; }
+}
+
+# lv_io_since READS WRITES: the LV's block layer has completed more than 50
+# reads and 50 writes since it had completed READS and WRITES
+lv_io_since() {
+	local s
+	read -ra s <"/sys/block/$LVK/stat"
+	[ $((s[0] - $1)) -gt 50 ] && [ $((s[4] - $2)) -gt 50 ]
 }
 
 # fio_wait: wait for fio_start's fio; fail on any error or verify failure.
@@ -114,7 +136,10 @@ quiesce() {
 
 # snap_pair KNAME: "blk-reads blk-writes dmp-reads dmp-writes+flushes+wzeroes"
 # with no request in flight, retried until the block layer's stat did not
-# change across the read of dmp's.
+# change across the read of dmp's and showed nothing in flight then (its
+# field 9: quiesce's check comes before, and jbd2 or writeback, which fio's
+# SIGSTOP does not stop, may start a request in between: dmp counts it when
+# it maps it, the block layer when it completes).
 snap_pair() {
 	local a b s r w fl wz i
 	for i in $(seq 20); do
@@ -122,8 +147,8 @@ snap_pair() {
 		a=$(cat "/sys/block/$1/stat")
 		read -r r _ w _ _ _ wz fl _ <"/sys/module/dmp/stat/$1/stat"
 		b=$(cat "/sys/block/$1/stat")
-		if [ "$a" = "$b" ]; then
-			read -ra s <<<"$a"
+		read -ra s <<<"$a"
+		if [ "$a" = "$b" ] && [ "${s[8]}" = 0 ]; then
 			echo "${s[0]} ${s[4]} $r $((w + fl + wz))"
 			return 0
 		fi
