@@ -22,6 +22,8 @@
 #   create    create 1000 (BENCH_NDEVS) linear / dmp devices over null_blk in
 #             batches of 100 with "dmsetup create --concise", then remove them
 #             in batches of 100; order linear, dmp, dmp, linear.
+#   hist      like icount, but only dmp against linear, with dmp's histograms
+#             on (reported as the variant "hist-on").
 #   variants  like icount, but only dmp against linear, for every dmp.ko
 #             given with --ko (repeatable; loaded with insmod), 1 round each
 #             (BENCH_ROUNDS).
@@ -358,6 +360,12 @@ main() {
 	for m in "${MODES[@]}"; do
 		case $m in
 		icount) mode_icount icount ;;
+		hist)
+			dmsetup message nb_dmp 0 histograms on && dmsetup message ram_dmp 0 histograms on ||
+				{ log "cannot switch the histograms on"; return 1; }
+			mode_icount var-hist-on linear dmp
+			dmsetup message nb_dmp 0 histograms off && dmsetup message ram_dmp 0 histograms off
+			;;
 		multi) mode_multi multi raw linear dmp ;;
 		sysfs) mode_sysfs ;;
 		create) mode_create ;;

@@ -14,6 +14,10 @@
 #   nosync32  the counting of 32-bit kernels as it was before their
 #           u64_stats_sync: this_cpu_inc/add of the u64 counters, which a
 #           reader can see half done (for scripts/counters32.sh)
+#   leak    16 bytes allocated in every table's constructor and never freed
+#           (tests/stress/005 must fail on it)
+#   nohist  without the histograms' hooks (map's and end_io's test of
+#           DMP_HIST_ON, the per-bio data): what they cost while off
 #
 # Each edit must apply, or the variant would silently be dmp itself.
 set -euo pipefail
@@ -21,11 +25,8 @@ set -euo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 [ $# -eq 2 ] || { echo "usage: make-variant.sh VARIANT DIR" >&2; exit 2; }
 v=$1 d=$2
-case $v in dmp | noend | bare | atomic | lock | nosync32) ;; *)
-	echo "make-variant: unknown variant $v (dmp noend bare atomic lock nosync32)" >&2; exit 2 ;;
-nosync32)
-	edit "$d/dmp.h" 's/^#if BITS_PER_LONG == 32$/#if 0 \/* nosync32 *\//' '^#if BITS_PER_LONG == 32$'
-	;;
+case $v in dmp | noend | bare | atomic | lock | nosync32 | leak | nohist) ;; *)
+	echo "make-variant: unknown variant $v (dmp noend bare atomic lock nosync32 leak nohist)" >&2; exit 2 ;;
 esac
 
 edit() { # edit FILE SED-EXPRESSION PATTERN-THAT-MUST-BE-GONE
@@ -55,5 +56,14 @@ lock)
 	;;
 nosync32)
 	edit "$d/dmp.h" 's/^#if BITS_PER_LONG == 32$/#if 0 \/* nosync32 *\//' '^#if BITS_PER_LONG == 32$'
+	;;
+leak)
+	edit "$d/dmp_target.c" 's/^\tdt = kzalloc(sizeof(\*dt), GFP_KERNEL);$/\tdt = kzalloc(sizeof(*dt), GFP_KERNEL);\n\tdmp_leaked = kmalloc(16, GFP_KERNEL); \/* leak *\//' '^\tdt = kzalloc(sizeof(\*dt), GFP_KERNEL);$'
+	sed -i 's/^static int dmp_ctr(/static void *dmp_leaked;\n&/' "$d/dmp_target.c"
+	;;
+nohist)
+	edit "$d/dmp_target.c" '/^\tif (unlikely((unsigned long)READ_ONCE(ti->private) & DMP_HIST_ON))$/{N;d}' 'return dmp_hist_map(dt, bio);'
+	edit "$d/dmp_target.c" '/^\tif (unlikely((unsigned long)READ_ONCE(ti->private) & DMP_HIST_ON) ||$/{N;s/.*/\tif (unlikely(*error))/}' 'DMP_HIST_ON) ||$'
+	edit "$d/dmp_target.c" '/^\tti->per_io_data_size = sizeof(struct dmp_bio);$/d' 'per_io_data_size'
 	;;
 esac

@@ -7,8 +7,9 @@
 #
 # Environment:
 #   KERNELS       kernel tags (default: every tag of the test bed), e.g. "6.1"
-#   BENCH_MODES   any of: icount sysfs create multi (default: all four)
+#   BENCH_MODES   any of: icount hist sysfs create multi (default: all five)
 #                   icount  cost per I/O, 1 vCPU, -icount shift=0,sleep=off
+#                   hist    the same, dmp with its histograms on, vs linear
 #                   sysfs   cost of a sysfs reader during fio (icount)
 #                   create  create/remove 1000 dmp vs linear devices (icount)
 #                   multi   2 vCPUs, no icount, numjobs=2, 9 rotating rounds
@@ -32,7 +33,7 @@ TB=$TOP/scripts/testbed
 
 read -ra tags <<<"${KERNELS:-${DMP_TAGS[*]}}"
 [ ${#tags[@]} -gt 0 ] || tags=("${DMP_TAGS[@]}")
-read -ra modes <<<"${BENCH_MODES:-icount sysfs create multi}"
+read -ra modes <<<"${BENCH_MODES:-icount hist sysfs create multi}"
 OUT=${BENCH_OUT:-$DMP_CACHE/bench/$(date +%Y%m%d-%H%M%S)}
 want=$OUT
 OUT=$(dmp_guest_out_dir "$want") || {
@@ -43,9 +44,9 @@ OUT=$(dmp_guest_out_dir "$want") || {
 icount_modes=() multi=
 for m in "${modes[@]}"; do
 	case $m in
-	icount | sysfs | create) icount_modes+=("$m") ;;
+	icount | hist | sysfs | create) icount_modes+=("$m") ;;
 	multi) multi=1 ;;
-	*) echo "bench: unknown mode $m (icount sysfs create multi)" >&2; exit 2 ;;
+	*) echo "bench: unknown mode $m (icount hist sysfs create multi)" >&2; exit 2 ;;
 	esac
 done
 
@@ -68,8 +69,8 @@ start=$SECONDS
 {
 	printf 'host\tinfo\tdate\t%s\n' "$(date)"
 	printf 'host\tinfo\tmachine\t%s, %s CPUs, %s\n' "$(uname -n)" "$(nproc)" \
-		"$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
-	printf 'host\tinfo\tqemu\t%s\n' "$(qemu-system-x86_64 --version | head -n 1)"
+		"$(sed -n '/^model name/{s/^model name[[:space:]]*: //p;q}' /proc/cpuinfo)"
+	printf 'host\tinfo\tqemu\t%s\n' "$(v=$(qemu-system-x86_64 --version) && printf '%s\n' "${v%%$'\n'*}")"
 	printf 'host\tinfo\tcommand\tKERNELS="%s" BENCH_MODES="%s" %smake bench\n' "${tags[*]}" "${modes[*]}" "$genv"
 } >"$OUT/host.tsv"
 
