@@ -11,7 +11,8 @@
 # Groups: testbed (the default: make check, make demo, make bench; the
 # guests use the host's programs over 9p, so what the cases run is here),
 # packaging (make deb, make rpm, make lint-packaging, make check-packaging),
-# debug (the debug kernel's build: make check-debug, debug-kernel.sh), all.
+# debug (the debug kernel's build: make check-debug, debug-kernel.sh),
+# secureboot (make check-secureboot; not in CI), all (all but secureboot).
 
 set -euo pipefail
 
@@ -80,6 +81,20 @@ DEBUG=(
 	kmod          # depmod
 )
 
+SECUREBOOT=(
+	ovmf          # make check-secureboot: OVMF_CODE_4M.secboot.fd, OVMF_VARS_4M.ms.fd
+	shim-signed   # its ESP: shimx64.efi.signed, mmx64.efi.signed (MokManager)
+	grub-efi-amd64-signed # its ESP: grubx64.efi.signed
+	mtools        # the ESP without a loop mount (mmd, mcopy)
+	dosfstools    # mkfs.fat
+	fdisk         # sfdisk: the GPT
+	python3       # sb-console.py, the serial console driver
+	qemu-system-x86 # booting it
+	mmdebstrap    # the system
+	e2fsprogs     # mkfs.ext4 -d
+	util-linux    # unshare
+)
+
 verbose=
 if [ "${1:-}" = -v ]; then
 	verbose=1
@@ -91,9 +106,10 @@ for g in "$@"; do
 	case "$g" in
 	testbed) PACKAGES+=("${TESTBED[@]}") ;;
 	packaging) PACKAGES+=("${PACKAGING[@]}") ;;
+	secureboot) PACKAGES+=("${SECUREBOOT[@]}") ;;
 	debug) PACKAGES+=("${DEBUG[@]}") ;;
-	all) PACKAGES+=("${TESTBED[@]}" "${PACKAGING[@]}" "${DEBUG[@]}") ;;
-	*) echo "deps: unknown group $g (testbed, packaging, debug, all)" >&2; exit 2 ;;
+	all) PACKAGES+=("${TESTBED[@]}" "${PACKAGING[@]}" "${DEBUG[@]}") ;; # what CI needs: not secureboot
+	*) echo "deps: unknown group $g (testbed, packaging, debug, secureboot, all)" >&2; exit 2 ;;
 	esac
 done
 
