@@ -14,8 +14,9 @@ screen text with a timeout, and every screen is written, as text, to
 "dmp-sb: DONE X", MokManager) go to --events as "<seconds> <event>".
 
 Returns when QEMU closes the socket (the guest powered off) or after
---timeout seconds; exit status 0 when the enrolment dialog completed (or was
-never needed), 1 when it failed, 2 on timeout.
+--timeout seconds; exit status 0 when the enrolment dialog completed once,
+1 when it failed (or MokManager came back), 2 on timeout, 3 when MokManager
+never showed up.
 """
 
 import argparse
@@ -216,6 +217,9 @@ def main():
     if not con.eof:
         con.event("timeout after %ds" % a.timeout)
         return 2
+    if not enrolled and rc == 0:
+        con.event("MokManager never showed up")
+        return 3
     return rc
 
 

@@ -258,7 +258,8 @@ printf '    qemu exit %s (never the verdict), console driver exit %s\n' "$qrc" "
 [ "$qrc" -eq 124 ] && fail qemu-timeout "QEMU still ran after ${TIMEOUT}s"
 check mokmanager-dialog test "$crc" -eq 0
 tr -d '\r' <"$WORK/result.txt" >"$WORK/result.clean"
-sed 's/^/    guest: /' "$WORK/result.clean"
+# (the firmware and grub write to every serial port: only the guest's lines)
+grep -aE '^(ok|not ok|info|stage|kernel|DONE) ' "$WORK/result.clean" | sed 's/^/    guest: /'
 while IFS= read -r line; do
 	case $line in
 	"ok "*) pass "guest-${line#ok }" ;;
