@@ -165,7 +165,7 @@ def enrol(con, password, step_timeout):
         (["Perform MOK management"], [DOWN, ENTER], "main menu: down to 'Enroll MOK', Enter"),
         (["View key 0"], [DOWN, ENTER], "[Enroll MOK]: down to 'Continue', Enter"),
         (["Enroll the key(s)?"], [DOWN, ENTER], "'Enroll the key(s)?': down to 'Yes', Enter"),
-        (["Password:"], [c.encode() for c in password] + [ENTER], "password, Enter"),
+        (["Password:", "assword"], [c.encode() for c in password] + [ENTER], "password, Enter"),
         # the main menu again, "Reboot" first (or a notice to confirm)
         (["Reboot", "must now be rebooted"], [ENTER], "'Reboot', Enter"),
     ]
@@ -196,7 +196,8 @@ def main():
     rc = 0
     enrolled = False
     while time.time() < deadline:
-        found = con.wait_for(["Press any key to perform MOK management"],
+        found = con.wait_for(["Press any key to perform MOK management",
+                              "perform MOK management"],
                              deadline - time.time(), quiet=0)
         if found is None:
             break
