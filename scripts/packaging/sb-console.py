@@ -20,7 +20,7 @@ never showed up.
 """
 
 import argparse
-import os
+import codecs
 import re
 import select
 import socket
@@ -33,13 +33,19 @@ DOWN = b"\x1b[B"
 ENTER = b"\r"
 
 
-def screen_text(raw):
+# OVMF's terminal draws MokManager's boxes with code page 437's box
+# characters (bytes 0xB3, 0xC4, ...), which are not UTF-8 (the kernel's and
+# systemd's output is): firmware screens are decoded as cp437.
+codecs.register_error("cp437", lambda e: (bytes(e.object[e.start:e.end]).decode("cp437"), e.end))
+
+
+def screen_text(raw, firmware=False):
     """What a reader of the terminal sees, roughly: cursor positioning
     becomes a line break, other escape sequences and control characters go,
     runs of blank lines collapse."""
     raw = CURSOR_POS.sub(b"\n", raw)
     raw = ESC_SEQ.sub(b"", raw)
-    text = raw.decode("utf-8", "replace")
+    text = raw.decode("cp437") if firmware else raw.decode("utf-8", "cp437")
     text = "".join(c if c in "\n\t" or c.isprintable() else " " for c in text)
     lines = [l.rstrip() for l in text.split("\n")]
     out = []
@@ -157,7 +163,7 @@ class Console:
 
     def shot(self, title):
         self.screens.write("===== %s (+%ds) =====\n%s\n\n" % (
-            title, time.time() - self.t0, screen_text(self.buf[-16384:])))
+            title, time.time() - self.t0, screen_text(self.buf[-16384:], firmware=True)))
         self.screens.flush()
 
     def drain(self, secs):
