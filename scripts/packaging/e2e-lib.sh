@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # e2e-lib.sh - sourced by the end-to-end tests of the packages that boot
-# Debian systems (e2e.sh: make check-packaging; secureboot.sh: make
+# Debian systems (secureboot.sh: make
 # check-secureboot), after lib.sh: verdict lines, phase times, chroot and apt
 # helpers, the cached mmdebstrap base systems, DKMS queries.
 # The sourcing script sets WORK (scratch), MIRROR, VERSION and T0 first.
